@@ -1,0 +1,104 @@
+// Configuration: defaults < config file (JSON or YAML) < ORB_* environment < flags.
+// The zod schema below is the one list of settings; env names and flags derive from its keys.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { LOG_LEVELS } from '../telemetry/log.js';
+
+const MiB = 1024 * 1024;
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):\d{1,5}$/, 'expected HOST:PORT')
+  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be ≤ 65535');
+
+const int = (min: number) => z.coerce.number().int().min(min);
+
+export const Config = z.strictObject({
+  db: z.string().min(1).default('./data/learning.duckdb'),
+  grpc: hostPort.default('127.0.0.1:4317'),
+  http: hostPort.default('127.0.0.1:4318'),
+  /** Largest request, compressed or inflated; collector batches pass gRPC's 4 MiB default. */
+  maxMessageBytes: int(1024).default(16 * MiB),
+  batchMaxRows: int(1).default(5000),
+  batchMaxWaitMs: int(0).default(10),
+  queueMaxRows: int(1).default(100_000),
+  retryAfterSeconds: int(1).default(1),
+  shutdownGraceMs: int(0).default(10_000),
+  dbThreads: int(1).optional(),
+  logLevel: z.enum(LOG_LEVELS).default('info'),
+});
+export type Config = z.output<typeof Config>;
+export type ConfigKey = keyof Config;
+
+export const CONFIG_KEYS = Object.keys(Config.shape) as ConfigKey[];
+export const envName = (key: string) => `ORB_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+export const flagName = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function splitHostPort(s: string): { host: string; port: number } {
+  const i = s.lastIndexOf(':');
+  return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
+}
+
+function readFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config file ${path}: ${(err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) throw new ConfigError(`config file ${path}: expected a mapping of settings`);
+  return data as Record<string, unknown>;
+}
+
+export interface ConfigSources {
+  flags?: Partial<Record<string, unknown>>;
+  env?: NodeJS.ProcessEnv;
+  file?: string;
+}
+
+/** Merges the sources and validates; a bad value gets one line naming the setting and its source. */
+export function loadConfig(src: ConfigSources = {}): Config {
+  const env = src.env ?? {};
+  const merged: Record<string, unknown> = {};
+  const origin: Record<string, string> = {};
+  const file = src.file ?? env.ORB_CONFIG;
+  if (file) {
+    for (const [k, v] of Object.entries(readFile(file))) {
+      merged[k] = v;
+      origin[k] = `config file ${file}`;
+    }
+  }
+  for (const key of CONFIG_KEYS) {
+    const v = env[envName(key)];
+    if (v !== undefined && v !== '') {
+      merged[key] = v;
+      origin[key] = envName(key);
+    }
+    const f = src.flags?.[key];
+    if (f !== undefined) {
+      merged[key] = f;
+      origin[key] = `--${flagName(key)}`;
+    }
+  }
+  const parsed = Config.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0] ?? (issue.code === 'unrecognized_keys' ? issue.keys[0] : ''));
+    const where = origin[key] ?? (issue.code === 'unrecognized_keys' ? `config file ${file}` : 'default');
+    const what = issue.code === 'unrecognized_keys' ? `unknown setting (known: ${CONFIG_KEYS.join(', ')})` : issue.message;
+    throw new ConfigError(`invalid setting ${key} (from ${where}): ${what}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,208 @@
+// span → ExecutionRow, or a RejectedSpan that says why. Pure: no I/O, no clock reads.
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import { attributesToObject, int64ToBigInt, readAnyValue, type AttributeKind } from './attributes.js';
+import { ExecutionRow, RECORD_FIELDS, type FieldKind, type FieldSpec } from './record.js';
+import { deriveTaskId, isUuid, uuidV5 } from './task-id.js';
+import { STATUS_CODE_ERROR, type ExportTraceRequest, type KeyValue, type WireSpan } from './wire-types.js';
+
+export const EXECUTION_PREFIX = 'execution.';
+export const METADATA_PREFIX = 'execution.metadata.';
+
+export interface RejectedSpan {
+  rejected_id: string;
+  received_at: Date;
+  trace_id: string | null;
+  span_id: string | null;
+  span_name: string | null;
+  service_name: string | null;
+  reason: string;
+  attributes: Record<string, unknown>;
+  resource: Record<string, unknown>;
+}
+
+export interface ConvertedRequest {
+  rows: ExecutionRow[];
+  rejected: RejectedSpan[];
+  /** Spans without any execution.* attribute: trace storage's business, not ours. */
+  nonExecution: number;
+  total: number;
+}
+
+interface SpanContext {
+  resource: Record<string, unknown>;
+  serviceName: string | null;
+  receivedAt: Date;
+}
+
+/** Which wire kinds each record kind accepts: int is accepted for double. */
+const ACCEPTS: Partial<Record<FieldKind, readonly AttributeKind[]>> = {
+  uuid: ['string'],
+  string: ['string'],
+  enum: ['string'],
+  int: ['int'],
+  double: ['int', 'double'],
+  bool: ['bool'],
+};
+
+const SETTABLE: ReadonlyMap<string, FieldSpec> = new Map(
+  RECORD_FIELDS.filter((f) => ACCEPTS[f.kind]).map((f) => [f.name, f]),
+);
+
+export function isExecutionSpan(span: WireSpan): boolean {
+  return (span.attributes ?? []).some((kv) => kv.key.startsWith(EXECUTION_PREFIX));
+}
+
+function hex(bytes: Uint8Array | undefined): string | null {
+  if (!bytes || bytes.length === 0) return null;
+  const h = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  return /^0+$/.test(h) ? null : h;
+}
+
+const WIRE_NAME: Record<AttributeKind, string> = {
+  string: 'string',
+  bool: 'bool',
+  int: 'int',
+  double: 'double',
+  array: 'array',
+  kvlist: 'kvlist',
+  bytes: 'bytes',
+  empty: 'empty value',
+};
+
+function expected(kind: FieldKind): string {
+  return kind === 'double' ? 'double (or int)' : kind === 'uuid' || kind === 'enum' ? 'string' : kind;
+}
+
+/** One line per zod issue, naming the attribute and the rule. */
+export function describeIssue(issue: z.core.$ZodIssue): string {
+  const field = String(issue.path[0] ?? '');
+  const attr = `${EXECUTION_PREFIX}${field}`;
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? `${attr}: required attribute is missing` : `${attr}: ${issue.message}`;
+    case 'too_small':
+      return `${attr}: must be ${issue.inclusive === false ? '>' : '≥'} ${String(issue.minimum)}`;
+    case 'too_big':
+      return `${attr}: must be ${issue.inclusive === false ? '<' : '≤'} ${String(issue.maximum)}`;
+    case 'invalid_value':
+      return `${attr}: must be one of ${issue.values.map(String).join(', ')}`;
+    default:
+      return `${attr}: ${issue.message}`;
+  }
+}
+
+export function convertSpan(span: WireSpan, ctx: SpanContext): { row: ExecutionRow } | { rejected: RejectedSpan } {
+  const traceId = hex(span.traceId);
+  const spanId = hex(span.spanId);
+  const input: Record<string, unknown> = {};
+  const metadata: Record<string, unknown> = {};
+  const problems: string[] = [];
+
+  for (const kv of span.attributes ?? []) {
+    if (!kv.key.startsWith(EXECUTION_PREFIX)) continue;
+    const attr = readAnyValue(kv.value);
+    if (kv.key.startsWith(METADATA_PREFIX)) {
+      metadata[kv.key.slice(METADATA_PREFIX.length)] = attr.value;
+      continue;
+    }
+    const name = kv.key.slice(EXECUTION_PREFIX.length);
+    if (name === 'metadata' && attr.kind === 'kvlist') {
+      Object.assign(metadata, attr.value);
+      continue;
+    }
+    const field = SETTABLE.get(name);
+    if (!field) {
+      // Unknown execution.* keys are kept, under their full name, so a typo is visible and nothing is lost.
+      metadata[kv.key] = attr.value;
+      continue;
+    }
+    if (!ACCEPTS[field.kind]!.includes(attr.kind)) {
+      problems.push(`${kv.key}: expected ${expected(field.kind)}, got ${WIRE_NAME[attr.kind]}`);
+      continue;
+    }
+    input[name] = attr.value;
+  }
+
+  const start = int64ToBigInt(span.startTimeUnixNano);
+  const end = int64ToBigInt(span.endTimeUnixNano);
+  if (start <= 0n) problems.push('span: start_time_unix_nano is missing');
+
+  if (typeof input.task_id === 'string' && !isUuid(input.task_id)) {
+    metadata.original_task_id = input.task_id;
+    delete input.task_id;
+  }
+  if (input.task_id === undefined) {
+    if (traceId && spanId) input.task_id = deriveTaskId(traceId, spanId);
+    else if (!problems.some((p) => p.startsWith('execution.task_id')))
+      problems.push('execution.task_id: required when the span has no trace_id and span_id');
+  }
+
+  input.timestamp = new Date(Number(start / 1_000_000n));
+  input.duration_seconds ??= Number(end - start) / 1e9;
+  const statusIsError = span.status?.code === STATUS_CODE_ERROR;
+  input.success ??= !statusIsError;
+  if (input.error_message === undefined && span.status?.message) input.error_message = span.status.message;
+
+  metadata.resource = ctx.resource;
+  if (span.name) metadata.span_name = span.name;
+  input.metadata = metadata;
+  input.trace_id = traceId;
+  input.span_id = spanId;
+  input.service_name = ctx.serviceName;
+  input.received_at = ctx.receivedAt;
+
+  if (problems.length === 0) {
+    const parsed = ExecutionRow.safeParse(input);
+    if (parsed.success) return { row: parsed.data };
+    problems.push(...parsed.error.issues.map(describeIssue));
+  }
+  return { rejected: toRejected(span, ctx, traceId, spanId, problems.join('; ')) };
+}
+
+function toRejected(
+  span: WireSpan,
+  ctx: SpanContext,
+  traceId: string | null,
+  spanId: string | null,
+  reason: string,
+): RejectedSpan {
+  return {
+    // Deterministic for a real span, so a redelivered reject is kept once.
+    rejected_id: traceId && spanId ? uuidV5(`rejected/${traceId}/${spanId}`) : randomUUID(),
+    received_at: ctx.receivedAt,
+    trace_id: traceId,
+    span_id: spanId,
+    span_name: span.name || null,
+    service_name: ctx.serviceName,
+    reason,
+    attributes: attributesToObject(span.attributes),
+    resource: ctx.resource,
+  };
+}
+
+function serviceNameOf(resource: Record<string, unknown>): string | null {
+  const s = resource['service.name'];
+  return typeof s === 'string' && s !== '' ? s : null;
+}
+
+export function convertRequest(request: ExportTraceRequest, receivedAt: Date): ConvertedRequest {
+  const out: ConvertedRequest = { rows: [], rejected: [], nonExecution: 0, total: 0 };
+  for (const rs of request.resourceSpans ?? []) {
+    const resource = attributesToObject(rs.resource?.attributes as KeyValue[] | undefined);
+    const ctx: SpanContext = { resource, serviceName: serviceNameOf(resource), receivedAt };
+    for (const ss of rs.scopeSpans ?? []) {
+      for (const span of ss.spans ?? []) {
+        out.total++;
+        if (!isExecutionSpan(span)) {
+          out.nonExecution++;
+          continue;
+        }
+        const r = convertSpan(span, ctx);
+        if ('row' in r) out.rows.push(r.row);
+        else out.rejected.push(r.rejected);
+      }
+    }
+  }
+  return out;
+}

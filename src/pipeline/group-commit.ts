@@ -1,0 +1,137 @@
+// Group commit: concurrent requests share one transaction. A request is acknowledged only
+// when the transaction holding its rows has committed. The queue is bounded in rows; when
+// full, callers get a RetryableError (the collector retries) and memory stays bounded.
+import { RetryableError } from '../errors.js';
+import type { BatchConsumer, CommitBatch, CommitResult } from './consumer.js';
+
+/** Where a group goes: the store's writer, in one transaction. */
+export interface Committer {
+  commit(batch: CommitBatch): Promise<CommitResult>;
+}
+
+export interface GroupCommitOptions {
+  /** Most rows in one transaction. */
+  maxBatchRows: number;
+  /** Longest a request waits for company before its transaction starts. */
+  maxWaitMs: number;
+  /** Most rows waiting; beyond it, requests are refused as retryable. */
+  maxQueueRows: number;
+  retryAfterSeconds: number;
+}
+
+export interface GroupCommitHooks {
+  onCommit?(rows: number, seconds: number, result: CommitResult): void;
+  onDepth?(rows: number): void;
+}
+
+interface Pending {
+  batch: CommitBatch;
+  rows: number;
+  resolve(r: CommitResult): void;
+  reject(e: unknown): void;
+}
+
+const sizeOf = (b: CommitBatch) => b.executions.length + b.rejected.length;
+
+export class GroupCommitQueue implements BatchConsumer {
+  private pending: Pending[] = [];
+  private pendingRows = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private closing = false;
+
+  constructor(
+    private readonly sink: Committer,
+    private readonly opts: GroupCommitOptions,
+    private readonly hooks: GroupCommitHooks = {},
+  ) {}
+
+  get depth(): number {
+    return this.pendingRows;
+  }
+
+  consume(batch: CommitBatch): Promise<CommitResult> {
+    const rows = sizeOf(batch);
+    if (rows === 0) return Promise.resolve({ inserted: 0, duplicates: 0, rejectedStored: 0 });
+    if (this.closing) return Promise.reject(new RetryableError('orb-learn is shutting down', this.opts.retryAfterSeconds));
+    // An empty queue admits any request, so one larger than the bound is not refused forever.
+    if (this.pendingRows > 0 && this.pendingRows + rows > this.opts.maxQueueRows) {
+      return Promise.reject(
+        new RetryableError(
+          `write queue full (${this.pendingRows} rows waiting, limit ${this.opts.maxQueueRows})`,
+          this.opts.retryAfterSeconds,
+        ),
+      );
+    }
+    return new Promise<CommitResult>((resolve, reject) => {
+      this.pending.push({ batch, rows, resolve, reject });
+      this.pendingRows += rows;
+      this.hooks.onDepth?.(this.pendingRows);
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.running) return;
+    if (this.pendingRows >= this.opts.maxBatchRows || this.closing) {
+      this.startFlush();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => this.startFlush(), this.opts.maxWaitMs);
+    }
+  }
+
+  private startFlush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.running || this.pending.length === 0) return;
+    this.running = this.flushOnce().finally(() => {
+      this.running = null;
+      if (this.pending.length > 0) this.schedule();
+    });
+  }
+
+  private take(): Pending[] {
+    const group: Pending[] = [];
+    let rows = 0;
+    while (this.pending.length > 0) {
+      const next = this.pending[0]!;
+      if (group.length > 0 && rows + next.rows > this.opts.maxBatchRows) break;
+      group.push(this.pending.shift()!);
+      rows += next.rows;
+    }
+    return group;
+  }
+
+  private async flushOnce(): Promise<void> {
+    const group = this.take();
+    const batch: CommitBatch = {
+      executions: group.flatMap((p) => p.batch.executions),
+      rejected: group.flatMap((p) => p.batch.rejected),
+    };
+    const rows = group.reduce((n, p) => n + p.rows, 0);
+    const started = performance.now();
+    try {
+      const result = await this.sink.commit(batch);
+      this.hooks.onCommit?.(rows, (performance.now() - started) / 1000, result);
+      // Per-request counts are not tracked inside a shared transaction; the group total is reported.
+      for (const p of group) p.resolve(result);
+    } catch (err) {
+      const retryable = new RetryableError(`commit failed: ${(err as Error).message}`, this.opts.retryAfterSeconds, {
+        cause: err,
+      });
+      for (const p of group) p.reject(retryable);
+    } finally {
+      this.pendingRows -= rows;
+      this.hooks.onDepth?.(this.pendingRows);
+    }
+  }
+
+  /** Refuses new work, then commits everything already accepted. */
+  async drain(): Promise<void> {
+    this.closing = true;
+    while (this.running || this.pending.length > 0) {
+      if (!this.running) this.startFlush();
+      await this.running;
+    }
+  }
+}

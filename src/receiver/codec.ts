@@ -1,0 +1,124 @@
+// Bytes ⇄ OTLP messages. Protobuf and JSON behind one interface, chosen by Content-Type.
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import type { ExportTraceRequest, ExportTraceResponse } from '../convert/wire-types.js';
+import { InvalidInputError, TooLargeError } from '../errors.js';
+import { ExportTraceServiceRequest, ExportTraceServiceResponse, RetryInfo, RpcStatus } from './wire.js';
+
+export type Encoding = 'protobuf' | 'json';
+
+export function encodingOf(contentType: string | undefined): Encoding | null {
+  const mime = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (mime === 'application/x-protobuf' || mime === 'application/protobuf') return 'protobuf';
+  if (mime === 'application/json') return 'json';
+  return null;
+}
+
+export const CONTENT_TYPE: Record<Encoding, string> = {
+  protobuf: 'application/x-protobuf',
+  json: 'application/json',
+};
+
+const gunzipAsync = promisify(gunzip);
+
+/** Inflates gzip, refusing output past maxBytes (a gzip bomb is refused, not buffered). */
+export async function gunzipCapped(body: Buffer, maxBytes: number): Promise<Buffer> {
+  try {
+    return await gunzipAsync(body, { maxOutputLength: maxBytes });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError)
+      throw new TooLargeError(`decompressed body exceeds the ${maxBytes}-byte limit`);
+    throw new InvalidInputError(`malformed gzip body: ${e.message}`);
+  }
+}
+
+export function decodeProtobuf(body: Uint8Array): ExportTraceRequest {
+  try {
+    return ExportTraceServiceRequest.decode(body) as unknown as ExportTraceRequest;
+  } catch (err) {
+    throw new InvalidInputError(`malformed protobuf ExportTraceServiceRequest: ${(err as Error).message}`);
+  }
+}
+
+const HEX_ID_BYTES: Record<string, number> = { traceId: 16, spanId: 8, parentSpanId: 8 };
+const INT64_KEYS = new Set(['startTimeUnixNano', 'endTimeUnixNano', 'timeUnixNano', 'intValue']);
+const DECIMAL = /^-?\d+$/;
+
+/** OTLP/JSON differs from protobuf's JSON mapping: ids are hex, not base64. Fix those, check int64s. */
+function normalizeJson(node: unknown, path: string): void {
+  if (Array.isArray(node)) {
+    node.forEach((v, i) => normalizeJson(v, `${path}[${i}]`));
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const obj = node as Record<string, unknown>;
+  for (const [k, v] of Object.entries(obj)) {
+    const at = path ? `${path}.${k}` : k;
+    const idBytes = HEX_ID_BYTES[k];
+    if (idBytes !== undefined && typeof v === 'string') {
+      if (v !== '' && !new RegExp(`^[0-9a-fA-F]{${idBytes * 2}}$`).test(v))
+        throw new InvalidInputError(`${at}: expected ${idBytes * 2} hex characters, got ${JSON.stringify(v.slice(0, 40))}`);
+      obj[k] = Buffer.from(v, 'hex');
+    } else if (INT64_KEYS.has(k)) {
+      if (!(typeof v === 'number' && Number.isInteger(v)) && !(typeof v === 'string' && DECIMAL.test(v)))
+        throw new InvalidInputError(`${at}: expected an integer (int64 as a decimal string), got ${JSON.stringify(v)}`);
+    } else {
+      normalizeJson(v, at);
+    }
+  }
+}
+
+export function decodeJson(body: Buffer): ExportTraceRequest {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new InvalidInputError(`malformed JSON body: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new InvalidInputError('JSON body must be an ExportTraceServiceRequest object');
+  normalizeJson(parsed, '');
+  try {
+    return ExportTraceServiceRequest.fromObject(parsed as Record<string, unknown>) as unknown as ExportTraceRequest;
+  } catch (err) {
+    throw new InvalidInputError(`invalid ExportTraceServiceRequest JSON: ${(err as Error).message}`);
+  }
+}
+
+export function decodeRequest(body: Buffer, enc: Encoding): ExportTraceRequest {
+  return enc === 'json' ? decodeJson(body) : decodeProtobuf(body);
+}
+
+export function encodeResponse(resp: ExportTraceResponse, enc: Encoding): Buffer {
+  if (enc === 'json') {
+    const p = resp.partialSuccess;
+    // int64 fields are strings in OTLP/JSON.
+    return Buffer.from(
+      JSON.stringify(p ? { partialSuccess: { rejectedSpans: String(p.rejectedSpans), errorMessage: p.errorMessage } } : {}),
+    );
+  }
+  return Buffer.from(ExportTraceServiceResponse.encode(ExportTraceServiceResponse.fromObject(resp)).finish());
+}
+
+export interface StatusBody {
+  code: number;
+  message: string;
+  retryAfterSeconds?: number;
+}
+
+const RETRY_INFO_TYPE = 'type.googleapis.com/google.rpc.RetryInfo';
+
+/** google.rpc.Status, with a RetryInfo detail when the client should back off. */
+export function encodeStatus(s: StatusBody, enc: Encoding): Buffer {
+  if (enc === 'json') {
+    const details =
+      s.retryAfterSeconds !== undefined ? [{ '@type': RETRY_INFO_TYPE, retryDelay: `${s.retryAfterSeconds}s` }] : [];
+    return Buffer.from(JSON.stringify({ code: s.code, message: s.message, details }));
+  }
+  const details =
+    s.retryAfterSeconds !== undefined
+      ? [{ typeUrl: RETRY_INFO_TYPE, value: RetryInfo.encode(RetryInfo.fromObject({ retryDelay: { seconds: s.retryAfterSeconds } })).finish() }]
+      : [];
+  return Buffer.from(RpcStatus.encode(RpcStatus.fromObject({ code: s.code, message: s.message, details })).finish());
+}

@@ -1,0 +1,91 @@
+// Assembles the pipeline. Downstream starts first and upstream stops first, so data drains:
+// store → group commit → receivers to start; receivers → queue → store to stop.
+import { splitHostPort, type Config } from '../config/config.js';
+import { GroupCommitQueue } from '../pipeline/group-commit.js';
+import { GrpcReceiver } from '../receiver/grpc.js';
+import { HttpReceiver, TRACES_PATH, tracesRoute } from '../receiver/http.js';
+import type { ExportDeps } from '../receiver/handler.js';
+import { Store } from '../store/db.js';
+import type { Logger } from '../telemetry/log.js';
+import { IngestMetrics } from '../telemetry/metrics.js';
+
+export interface RunningServer {
+  readonly store: Store;
+  readonly metrics: IngestMetrics;
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  isReady(): boolean;
+  stop(): Promise<void>;
+}
+
+const text = (status: number, body: string, type = 'text/plain; charset=utf-8') => ({
+  status,
+  headers: { 'content-type': type },
+  body: Buffer.from(body),
+});
+
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const metrics = new IngestMetrics();
+  const store = await Store.open({ path: config.db, threads: config.dbThreads });
+  log.info({ db: config.db, schemaVersion: store.schemaVersion }, 'store open, migrations applied');
+
+  const queue = new GroupCommitQueue(
+    store.writer,
+    {
+      maxBatchRows: config.batchMaxRows,
+      maxWaitMs: config.batchMaxWaitMs,
+      maxQueueRows: config.queueMaxRows,
+      retryAfterSeconds: config.retryAfterSeconds,
+    },
+    {
+      onCommit(rows, seconds, result) {
+        metrics.batches.inc();
+        metrics.commitRows.inc(rows);
+        metrics.commitSeconds.observe(seconds);
+        metrics.spansDuplicate.inc(result.duplicates);
+      },
+      onDepth: (rows) => metrics.queueDepth.set(rows),
+    },
+  );
+  const deps: ExportDeps = { consumer: queue, metrics };
+  let ready = false;
+
+  const grpcAddr = splitHostPort(config.grpc);
+  const httpAddr = splitHostPort(config.http);
+  const http = new HttpReceiver({ ...httpAddr, maxMessageBytes: config.maxMessageBytes }, log)
+    .route('POST', TRACES_PATH, tracesRoute(deps, config.maxMessageBytes))
+    .route('GET', '/healthz', async () => text(200, 'ok\n'))
+    .route('GET', '/readyz', async () => (ready ? text(200, 'ready\n') : text(503, 'not ready\n')))
+    .route('GET', '/metrics', async () => text(200, await metrics.registry.metrics(), metrics.registry.contentType));
+
+  let grpc: GrpcReceiver;
+  try {
+    grpc = await GrpcReceiver.start({ ...grpcAddr, maxMessageBytes: config.maxMessageBytes }, deps, log);
+    await http.start();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  ready = true;
+  log.info({ grpc: `${grpcAddr.host}:${grpc.port}`, http: `${httpAddr.host}:${http.port}` }, 'orb-learn ready');
+
+  let stopping: Promise<void> | null = null;
+  return {
+    store,
+    metrics,
+    grpcPort: grpc.port,
+    httpPort: http.port,
+    isReady: () => ready,
+    stop() {
+      stopping ??= (async () => {
+        ready = false;
+        log.info('stopping: refusing new requests, finishing in-flight ones');
+        await Promise.all([grpc.stop(config.shutdownGraceMs), http.stop(config.shutdownGraceMs)]);
+        await queue.drain();
+        await store.close();
+        log.info('stopped cleanly');
+      })();
+      return stopping;
+    },
+  };
+}

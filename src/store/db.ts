@@ -1,0 +1,48 @@
+// One DuckDB instance per process (a second process cannot open a file a writer holds):
+// one connection writes, others read.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { migrate, schemaVersion } from './migrations.js';
+import { ExecutionWriter } from './writer.js';
+
+export interface StoreOptions {
+  path: string;
+  /** DuckDB worker threads; leave room for the receivers on small machines. */
+  threads?: number;
+}
+
+export class Store {
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly instance: DuckDBInstance,
+    private readonly writeConn: DuckDBConnection,
+    readonly writer: ExecutionWriter,
+    readonly schemaVersion: number,
+  ) {}
+
+  static async open(opts: StoreOptions): Promise<Store> {
+    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    const config: Record<string, string> = {};
+    if (opts.threads) config.threads = String(opts.threads);
+    const instance = await DuckDBInstance.create(opts.path, config);
+    const conn = await instance.connect();
+    await migrate(conn);
+    return new Store(opts.path, instance, conn, new ExecutionWriter(conn), await schemaVersion(conn));
+  }
+
+  /** A fresh connection on the same instance, for readers. */
+  connect(): Promise<DuckDBConnection> {
+    return this.instance.connect();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writeConn.run('CHECKPOINT');
+    this.writeConn.closeSync();
+    this.instance.closeSync();
+  }
+}

@@ -1,0 +1,69 @@
+// Pure row builders: what a commit writes, built apart from the writing (see writer.ts).
+import { ROW_FIELDS, type ExecutionRow, type FieldSpec } from '../convert/record.js';
+import type { RejectedSpan } from '../convert/span-to-record.js';
+
+export type Cell = string | number | boolean | Date | null;
+
+export interface TableWrite {
+  table: string;
+  key: string;
+  columns: readonly string[];
+  rows: Cell[][];
+  /** Rows dropped because an earlier row in the same batch had the same key. */
+  inBatchDuplicates: number;
+}
+
+export const EXECUTION_COLUMNS: readonly string[] = ROW_FIELDS.map((f) => f.name);
+
+export const REJECTED_COLUMNS = [
+  'rejected_id',
+  'received_at',
+  'trace_id',
+  'span_id',
+  'span_name',
+  'service_name',
+  'reason',
+  'attributes',
+  'resource',
+] as const satisfies readonly (keyof RejectedSpan)[];
+
+function cell(field: FieldSpec, value: unknown): Cell {
+  if (value === null || value === undefined) return null;
+  if (field.kind === 'json') return JSON.stringify(value);
+  return value as Cell;
+}
+
+export function executionCells(row: ExecutionRow): Cell[] {
+  return ROW_FIELDS.map((f) => cell(f, row[f.name as keyof ExecutionRow]));
+}
+
+export function rejectedCells(r: RejectedSpan): Cell[] {
+  return REJECTED_COLUMNS.map((c) => {
+    const v = r[c];
+    return c === 'attributes' || c === 'resource' ? JSON.stringify(v) : (v as Cell);
+  });
+}
+
+function dedupe<T>(items: readonly T[], keyOf: (t: T) => string): { kept: T[]; dropped: number } {
+  const seen = new Set<string>();
+  const kept: T[] = [];
+  for (const it of items) {
+    const k = keyOf(it);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    kept.push(it);
+  }
+  return { kept, dropped: items.length - kept.length };
+}
+
+export function executionWrite(rows: readonly ExecutionRow[]): TableWrite {
+  const { kept, dropped } = dedupe(rows, (r) => r.task_id);
+  // Time order within a batch keeps zone maps tight for time-bounded scans.
+  kept.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
+  return { table: 'executions', key: 'task_id', columns: EXECUTION_COLUMNS, rows: kept.map(executionCells), inBatchDuplicates: dropped };
+}
+
+export function rejectedWrite(rejected: readonly RejectedSpan[]): TableWrite {
+  const { kept, dropped } = dedupe(rejected, (r) => r.rejected_id);
+  return { table: 'rejected_spans', key: 'rejected_id', columns: REJECTED_COLUMNS, rows: kept.map(rejectedCells), inBatchDuplicates: dropped };
+}

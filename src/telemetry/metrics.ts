@@ -1,0 +1,25 @@
+// orb-learn's own Prometheus metrics. One registry per server, so several can share a process.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class IngestMetrics {
+  readonly registry = new Registry();
+  readonly spansReceived = new Counter({ name: 'orb_spans_received_total', help: 'Spans received, execution or not', labelNames: ['transport'], registers: [this.registry] });
+  readonly spansAccepted = new Counter({ name: 'orb_spans_accepted_total', help: 'Execution spans validated and committed', registers: [this.registry] });
+  readonly spansRejected = new Counter({ name: 'orb_spans_rejected_total', help: 'Execution spans that failed validation (kept in rejected_spans)', registers: [this.registry] });
+  readonly spansNonExecution = new Counter({ name: 'orb_spans_non_execution_total', help: 'Spans without execution.* attributes (not stored)', registers: [this.registry] });
+  readonly spansDuplicate = new Counter({ name: 'orb_spans_duplicate_total', help: 'Execution spans whose task_id was already stored (redeliveries)', registers: [this.registry] });
+  readonly requests = new Counter({ name: 'orb_export_requests_total', help: 'Export requests by transport and outcome', labelNames: ['transport', 'outcome'], registers: [this.registry] });
+  readonly batches = new Counter({ name: 'orb_commit_batches_total', help: 'Group-commit transactions', registers: [this.registry] });
+  readonly commitRows = new Counter({ name: 'orb_commit_rows_total', help: 'Rows written by group commits (executions + rejected)', registers: [this.registry] });
+  readonly commitSeconds = new Histogram({
+    name: 'orb_commit_duration_seconds',
+    help: 'Time to commit one group of requests',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({ name: 'orb_queue_depth_rows', help: 'Rows waiting for a group commit', registers: [this.registry] });
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'orb_' });
+  }
+}
