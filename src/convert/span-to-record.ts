@@ -82,6 +82,7 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
     case 'invalid_type':
       return issue.input === undefined ? `${attr}: required attribute is missing` : `${attr}: ${issue.message}`;
     case 'too_small':
+      if (issue.origin === 'string') return `${attr}: ${issue.message}`;
       return `${attr}: must be ${issue.inclusive === false ? '>' : '≥'} ${String(issue.minimum)}`;
     case 'too_big':
       return `${attr}: must be ${issue.inclusive === false ? '<' : '≤'} ${String(issue.maximum)}`;
