@@ -118,7 +118,7 @@ export function encodeStatus(s: StatusBody, enc: Encoding): Buffer {
   }
   const details =
     s.retryAfterSeconds !== undefined
-      ? [{ typeUrl: RETRY_INFO_TYPE, value: RetryInfo.encode(RetryInfo.fromObject({ retryDelay: { seconds: s.retryAfterSeconds } })).finish() }]
+      ? [{ type_url: RETRY_INFO_TYPE, value: RetryInfo.encode(RetryInfo.fromObject({ retryDelay: { seconds: s.retryAfterSeconds } })).finish() }]
       : [];
   return Buffer.from(RpcStatus.encode(RpcStatus.fromObject({ code: s.code, message: s.message, details })).finish());
 }

@@ -5,7 +5,7 @@ import { PROTO_DIR } from '../paths.js';
 
 const root = new protobuf.Root();
 root.resolvePath = (_origin, target) =>
-  // google/protobuf/* come bundled with protobufjs.
+  // google/protobuf/* come bundled with protobufjs (their fields keep snake_case: Any.type_url).
   target.startsWith('google/protobuf/') ? target : PROTO_DIR + target;
 root.loadSync([
   'opentelemetry/proto/collector/trace/v1/trace_service.proto',
