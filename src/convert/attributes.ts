@@ -29,6 +29,7 @@ function caseOf(v: AnyValue): AnyValueCase | undefined {
 /** int64 → number when it is exact, else its decimal string (JSON cannot hold it). */
 export function int64ToJs(v: Int64): number | string {
   if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
   const s = typeof v === 'string' ? v : v.toString();
   const n = Number(s);
   return Number.isSafeInteger(n) ? n : s;
@@ -36,6 +37,7 @@ export function int64ToJs(v: Int64): number | string {
 
 export function int64ToBigInt(v: Int64 | undefined | null): bigint {
   if (v === undefined || v === null) return 0n;
+  if (typeof v === 'bigint') return v;
   if (typeof v === 'number') return BigInt(Math.trunc(v));
   return BigInt(typeof v === 'string' ? v : v.toString());
 }

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { attributesToObject, int64ToBigInt, readAnyValue, type AttributeKind } from './attributes.js';
-import { ExecutionRow, RECORD_FIELDS, type FieldKind, type FieldSpec } from './record.js';
+import { ExecutionRow, RECORD_FIELDS, ROW_FIELDS, type FieldKind, type FieldSpec } from './record.js';
 import { deriveTaskId, isUuid, uuidV5 } from './task-id.js';
 import { STATUS_CODE_ERROR, type ExportTraceRequest, type KeyValue, type WireSpan } from './wire-types.js';
 
@@ -45,9 +45,18 @@ const ACCEPTS: Partial<Record<FieldKind, readonly AttributeKind[]>> = {
   bool: ['bool'],
 };
 
+/** Keyed by the full attribute name, so the hot loop neither slices nor re-hashes. */
 const SETTABLE: ReadonlyMap<string, FieldSpec> = new Map(
-  RECORD_FIELDS.filter((f) => ACCEPTS[f.kind]).map((f) => [f.name, f]),
+  RECORD_FIELDS.filter((f) => ACCEPTS[f.kind]).map((f) => [`${EXECUTION_PREFIX}${f.name}`, f]),
 );
+
+/** Every row field present from the start: one object shape for all spans, no dictionary mode. */
+function emptyInput(): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const f of ROW_FIELDS) o[f.name] = undefined;
+  return o;
+}
+const INPUT_TEMPLATE = emptyInput();
 
 export function isExecutionSpan(span: WireSpan): boolean {
   return (span.attributes ?? []).some((kv) => kv.key.startsWith(EXECUTION_PREFIX));
@@ -96,7 +105,7 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
 export function convertSpan(span: WireSpan, ctx: SpanContext): { row: ExecutionRow } | { rejected: RejectedSpan } {
   const traceId = hex(span.traceId);
   const spanId = hex(span.spanId);
-  const input: Record<string, unknown> = {};
+  const input: Record<string, unknown> = { ...INPUT_TEMPLATE };
   const metadata: Record<string, unknown> = {};
   const problems: string[] = [];
 
@@ -107,13 +116,12 @@ export function convertSpan(span: WireSpan, ctx: SpanContext): { row: ExecutionR
       metadata[kv.key.slice(METADATA_PREFIX.length)] = attr.value;
       continue;
     }
-    const name = kv.key.slice(EXECUTION_PREFIX.length);
-    if (name === 'metadata' && attr.kind === 'kvlist') {
-      Object.assign(metadata, attr.value);
-      continue;
-    }
-    const field = SETTABLE.get(name);
+    const field = SETTABLE.get(kv.key);
     if (!field) {
+      if (kv.key === 'execution.metadata' && attr.kind === 'kvlist') {
+        Object.assign(metadata, attr.value);
+        continue;
+      }
       // Unknown execution.* keys are kept, under their full name, so a typo is visible and nothing is lost.
       metadata[kv.key] = attr.value;
       continue;
@@ -122,7 +130,7 @@ export function convertSpan(span: WireSpan, ctx: SpanContext): { row: ExecutionR
       problems.push(`${kv.key}: expected ${expected(field.kind)}, got ${WIRE_NAME[attr.kind]}`);
       continue;
     }
-    input[name] = attr.value;
+    input[field.name] = attr.value;
   }
 
   const start = int64ToBigInt(span.startTimeUnixNano);

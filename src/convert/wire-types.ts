@@ -2,7 +2,7 @@
 // No behaviour here: conversion lives in span-to-record.ts.
 
 /** An int64 as protobufjs yields it (Long), or as a number/decimal string. */
-export type Int64 = number | string | { low: number; high: number; unsigned?: boolean; toString(): string };
+export type Int64 = bigint | number | string | { low: number; high: number; unsigned?: boolean; toString(): string };
 
 export type AnyValueCase =
   | 'stringValue'
@@ -35,6 +35,12 @@ export interface WireStatus {
   message?: string;
 }
 
+export interface WireSpanEvent {
+  timeUnixNano?: Int64;
+  name?: string;
+  attributes?: KeyValue[];
+}
+
 export interface WireSpan {
   traceId?: Uint8Array;
   spanId?: Uint8Array;
@@ -43,6 +49,7 @@ export interface WireSpan {
   startTimeUnixNano?: Int64;
   endTimeUnixNano?: Int64;
   attributes?: KeyValue[];
+  events?: WireSpanEvent[];
   status?: WireStatus | null;
 }
 

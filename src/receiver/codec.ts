@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { ExportTraceRequest, ExportTraceResponse } from '../convert/wire-types.js';
 import { InvalidInputError, TooLargeError } from '../errors.js';
+import { readExportTraceRequest } from './protobuf.js';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse, RetryInfo, RpcStatus } from './wire.js';
 
 export type Encoding = 'protobuf' | 'json';
@@ -35,7 +36,7 @@ export async function gunzipCapped(body: Buffer, maxBytes: number): Promise<Buff
 
 export function decodeProtobuf(body: Uint8Array): ExportTraceRequest {
   try {
-    return ExportTraceServiceRequest.decode(body) as unknown as ExportTraceRequest;
+    return readExportTraceRequest(body);
   } catch (err) {
     throw new InvalidInputError(`malformed protobuf ExportTraceServiceRequest: ${(err as Error).message}`);
   }

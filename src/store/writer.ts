@@ -1,6 +1,7 @@
-// The I/O half of a commit: one transaction per group of requests. Rows go to a temp staging
-// table in DataChunks, then into the real table with ON CONFLICT DO NOTHING, so a redelivered
-// span never duplicates a row (first write wins) and the key check stays in DuckDB.
+// The I/O half of a commit: one transaction per group of requests, rows appended in DataChunks.
+// Redeliveries are rare, so a group is first appended straight into its table; if the primary
+// key refuses it, the transaction is rolled back and redone through a temp staging table with
+// ON CONFLICT DO NOTHING. Either way a redelivered span never duplicates a row: first write wins.
 import { DuckDBDataChunkWriter, JSToDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
 import type { ExecutionRow } from '../convert/record.js';
 import type { RejectedSpan } from '../convert/span-to-record.js';
@@ -16,6 +17,8 @@ export interface CommitResult {
   duplicates: number;
   rejectedStored: number;
 }
+
+const DUPLICATE_KEY = /PRIMARY KEY or UNIQUE constraint violation|duplicate key/i;
 
 const q = (ident: string) => `"${ident.replaceAll('"', '""')}"`;
 
@@ -34,19 +37,34 @@ export class ExecutionWriter {
     return name;
   }
 
-  /** Appends, then inserts what is new; returns how many rows were new. */
-  private async apply(w: TableWrite): Promise<number> {
-    if (w.rows.length === 0) return 0;
-    const staging = await this.stagingFor(w);
-    const appender = await this.conn.createAppender(staging, 'main', 'temp');
+  private async append(table: string, schema: string, catalog: string | null, w: TableWrite): Promise<void> {
+    const appender = await this.conn.createAppender(table, schema, catalog);
     try {
       const chunks = DuckDBDataChunkWriter.forAppender(appender, { converter: JSToDuckDBValueConverter });
       for (const row of w.rows) chunks.appendRow(row);
       chunks.flush();
       appender.flushSync();
-    } finally {
-      appender.closeSync();
+    } catch (err) {
+      // Closing an appender whose flush failed fails again ("transaction is aborted"): keep the first error.
+      try {
+        appender.closeSync();
+      } catch {
+        /* already reported */
+      }
+      throw err;
     }
+    appender.closeSync();
+  }
+
+  /** Writes one table's rows; returns how many were new. */
+  private async apply(w: TableWrite, mode: 'append' | 'merge'): Promise<number> {
+    if (w.rows.length === 0) return 0;
+    if (mode === 'append') {
+      await this.append(w.table, 'main', null, w);
+      return w.rows.length;
+    }
+    const staging = await this.stagingFor(w);
+    await this.append(staging, 'main', 'temp', w);
     const cols = w.columns.map(q).join(', ');
     const res = await this.conn.run(
       `INSERT INTO ${q(w.table)} (${cols}) SELECT ${cols} FROM temp.main.${q(staging)} ON CONFLICT DO NOTHING`,
@@ -55,20 +73,31 @@ export class ExecutionWriter {
     return Number(res.rowsChanged);
   }
 
-  async commit(batch: CommitBatch): Promise<CommitResult> {
-    const executions = executionWrite(batch.executions);
-    const rejected = rejectedWrite(batch.rejected);
-    await this.prepare([executions, rejected]);
+  private async transaction(writes: TableWrite[], mode: 'append' | 'merge'): Promise<number[]> {
+    if (mode === 'merge') await this.prepare(writes);
     await this.conn.run('BEGIN TRANSACTION');
     try {
-      const inserted = await this.apply(executions);
-      const rejectedStored = await this.apply(rejected);
+      const counts: number[] = [];
+      for (const w of writes) counts.push(await this.apply(w, mode));
       await this.conn.run('COMMIT');
-      return { inserted, duplicates: batch.executions.length - inserted, rejectedStored };
+      return counts;
     } catch (err) {
       await this.conn.run('ROLLBACK').catch(() => undefined);
       throw err;
     }
+  }
+
+  async commit(batch: CommitBatch): Promise<CommitResult> {
+    const writes = [executionWrite(batch.executions), rejectedWrite(batch.rejected)];
+    let counts: number[];
+    try {
+      counts = await this.transaction(writes, 'append');
+    } catch (err) {
+      if (!DUPLICATE_KEY.test((err as Error).message)) throw err;
+      counts = await this.transaction(writes, 'merge');
+    }
+    const [inserted = 0, rejectedStored = 0] = counts;
+    return { inserted, duplicates: batch.executions.length - inserted, rejectedStored };
   }
 
   private async prepare(writes: TableWrite[]): Promise<void> {

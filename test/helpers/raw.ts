@@ -17,25 +17,41 @@ export interface GrpcOutcome {
   error?: ServiceError;
 }
 
-export function grpcExport(address: string, body: Buffer, opts: { gzip?: boolean; maxSend?: number } = {}): Promise<GrpcOutcome> {
+export interface GrpcExportClient {
+  export(body: Buffer): Promise<GrpcOutcome>;
+  close(): void;
+}
+
+/** One channel, reused: what a collector's exporter does. */
+export function grpcClient(address: string, opts: { gzip?: boolean; maxSend?: number } = {}): GrpcExportClient {
   const client = new Client(address, credentials.createInsecure(), {
     'grpc.max_send_message_length': opts.maxSend ?? 64 * 1024 * 1024,
     ...(opts.gzip ? { 'grpc.default_compression_algorithm': 2 } : {}),
   });
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(
-      TRACE_EXPORT_PATH,
-      (b: Buffer) => b,
-      (b: Buffer) => b,
-      body,
-      new Metadata(),
-      { deadline: Date.now() + 15_000 },
-      (error, response) => {
-        client.close();
-        resolve(error ? { error } : { response: response! });
-      },
-    );
-  });
+  return {
+    export: (body) =>
+      new Promise((resolve) => {
+        client.makeUnaryRequest(
+          TRACE_EXPORT_PATH,
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          body,
+          new Metadata(),
+          { deadline: Date.now() + 15_000 },
+          (error, response) => resolve(error ? { error } : { response: response! }),
+        );
+      }),
+    close: () => client.close(),
+  };
+}
+
+export async function grpcExport(address: string, body: Buffer, opts: { gzip?: boolean; maxSend?: number } = {}): Promise<GrpcOutcome> {
+  const client = grpcClient(address, opts);
+  try {
+    return await client.export(body);
+  } finally {
+    client.close();
+  }
 }
 
 /** The back-off a gRPC error asks for, read from grpc-status-details-bin → google.rpc.RetryInfo. */

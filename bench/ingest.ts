@@ -1,0 +1,136 @@
+// npm run bench:ingest [-- --spans N --concurrency C --naive N]
+// Drives a real `orb-learn serve` process over OTLP/gRPC with execution spans (100 per request,
+// ~20 attributes each), then writes the same records the review's naive way (one INSERT each).
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { convertRequest } from '../src/convert/span-to-record.js';
+import { EXECUTION_COLUMNS, executionCells } from '../src/store/rows.js';
+import { migrate } from '../src/store/migrations.js';
+import { decodeProtobuf } from '../src/receiver/codec.js';
+import { encodeRequest, grpcClient, otlpRequest } from '../test/helpers/raw.js';
+import { spawnServe } from '../test/helpers/process.js';
+import { tempDir } from '../test/helpers/server.js';
+import { fullExecution } from '../test/helpers/spans.js';
+
+const { values } = parseArgs({
+  options: {
+    spans: { type: 'string', default: '200000' },
+    concurrency: { type: 'string', default: '8' },
+    naive: { type: 'string', default: '5000' },
+  },
+});
+const SPANS = Number(values.spans);
+const CONCURRENCY = Number(values.concurrency);
+const NAIVE = Number(values.naive);
+const PER_REQUEST = 100;
+const TEMPLATE_TRACE = '5b8efff798038103d269b633813fc60c';
+
+function template(): Buffer {
+  const spans = Array.from({ length: PER_REQUEST }, (_, k) => ({
+    attrs: fullExecution({ 'execution.task_type': ['refactor', 'test', 'docs', 'fix'][k % 4]! }) as Record<string, unknown>,
+    traceId: TEMPLATE_TRACE,
+    spanId: (k + 1).toString(16).padStart(16, '0'),
+  }));
+  return encodeRequest(otlpRequest(spans));
+}
+
+/** Offsets of the trace id in the encoded template, so each request gets fresh ids without re-encoding. */
+function traceIdOffsets(buf: Buffer): number[] {
+  const needle = Buffer.from(TEMPLATE_TRACE, 'hex');
+  const out: number[] = [];
+  for (let i = buf.indexOf(needle); i !== -1; i = buf.indexOf(needle, i + 1)) out.push(i);
+  return out;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+function peakRssMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function driveServer(dir: string) {
+  const srv = await spawnServe(['--db', join(dir, 'bench.duckdb')]);
+  const tpl = template();
+  const offsets = traceIdOffsets(tpl);
+  const requests = Math.ceil(SPANS / PER_REQUEST);
+  const latencies: number[] = [];
+  let next = 0;
+  let acked = 0;
+  let retries = 0;
+  const client = grpcClient(srv.grpcAddress);
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < requests) {
+        next++;
+        const body = Buffer.from(tpl);
+        const trace = randomBytes(16);
+        for (const o of offsets) trace.copy(body, o);
+        for (;;) {
+          const t0 = performance.now();
+          const r = await client.export(body);
+          if (r.error) {
+            retries++;
+            await new Promise((res) => setTimeout(res, 50));
+            continue;
+          }
+          latencies.push(performance.now() - t0);
+          acked += PER_REQUEST;
+          break;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  client.close();
+  const rss = peakRssMiB(srv.child.pid!);
+  srv.child.kill('SIGTERM');
+  await srv.exited;
+  latencies.sort((a, b) => a - b);
+  return { acked, seconds, rate: acked / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), rss, retries, tpl };
+}
+
+/** The review's store_execution: one INSERT per record, each its own transaction. */
+async function naiveWriter(dir: string, tpl: Buffer) {
+  const instance = await DuckDBInstance.create(join(dir, 'naive.duckdb'));
+  const conn = await instance.connect();
+  await migrate(conn);
+  const rows = [];
+  while (rows.length < NAIVE) {
+    const body = Buffer.from(tpl);
+    const trace = randomBytes(16);
+    for (const o of traceIdOffsets(tpl)) trace.copy(body, o);
+    rows.push(...convertRequest(decodeProtobuf(body), new Date()).rows);
+  }
+  const stmt = await conn.prepare(`INSERT INTO executions (${EXECUTION_COLUMNS.join(', ')}) VALUES (${EXECUTION_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`);
+  const started = performance.now();
+  for (const row of rows.slice(0, NAIVE)) {
+    const cells = executionCells(row).map((c) => (c instanceof Date ? c.toISOString() : c));
+    stmt.bind(cells as never);
+    await stmt.run();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  conn.closeSync();
+  instance.closeSync();
+  return { rows: NAIVE, seconds, rate: NAIVE / seconds };
+}
+
+const dir = tempDir('orb-bench-');
+try {
+  console.log(`orb-learn ingest benchmark: ${SPANS} execution spans, ${PER_REQUEST}/request, concurrency ${CONCURRENCY}`);
+  const s = await driveServer(dir);
+  console.log(`server   : ${s.acked} spans acknowledged in ${s.seconds.toFixed(2)} s = ${Math.round(s.rate)} spans/s`);
+  console.log(`ack latency per 100-span request: p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms; retries ${s.retries}`);
+  console.log(`server peak RSS: ${s.rss.toFixed(0)} MiB`);
+  const n = await naiveWriter(dir, s.tpl);
+  console.log(`naive    : ${n.rows} records, one INSERT each, in ${n.seconds.toFixed(2)} s = ${Math.round(n.rate)} records/s`);
+  console.log(`ratio    : ${(s.rate / n.rate).toFixed(1)}× the naive writer (end to end over gRPC vs. storage alone)`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
