@@ -18,7 +18,7 @@ import { fullExecution } from '../test/helpers/spans.js';
 const { values } = parseArgs({
   options: {
     spans: { type: 'string', default: '200000' },
-    concurrency: { type: 'string', default: '8' },
+    concurrency: { type: 'string', default: '10' },
     naive: { type: 'string', default: '5000' },
   },
 });
@@ -49,6 +49,12 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
+/** utime + stime of a process, in seconds (Linux clock ticks are 100 Hz). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function peakRssMiB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -64,6 +70,8 @@ async function driveServer(dir: string) {
   let acked = 0;
   let retries = 0;
   const client = grpcClient(srv.grpcAddress);
+  const serverCpu0 = cpuSeconds(srv.child.pid!);
+  const clientCpu0 = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -89,11 +97,19 @@ async function driveServer(dir: string) {
   );
   const seconds = (performance.now() - started) / 1000;
   client.close();
+  const serverCpu = cpuSeconds(srv.child.pid!) - serverCpu0;
+  const c = process.cpuUsage(clientCpu0);
+  const clientCpu = (c.user + c.system) / 1e6;
   const rss = peakRssMiB(srv.child.pid!);
+  const metrics = await (await fetch(`${srv.httpUrl}/metrics`)).text();
+  const metric = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  const groups = metric('orb_commit_batches_total');
+  const commitMs = (metric('orb_commit_duration_seconds_sum') / groups) * 1000;
+  const rowsPerGroup = metric('orb_commit_rows_total') / groups;
   srv.child.kill('SIGTERM');
   await srv.exited;
   latencies.sort((a, b) => a - b);
-  return { acked, seconds, rate: acked / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), rss, retries, tpl };
+  return { acked, seconds, rate: acked / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), rss, retries, tpl, serverCpu, clientCpu, groups, commitMs, rowsPerGroup };
 }
 
 /** The review's store_execution: one INSERT per record, each its own transaction. */
@@ -127,7 +143,9 @@ try {
   const s = await driveServer(dir);
   console.log(`server   : ${s.acked} spans acknowledged in ${s.seconds.toFixed(2)} s = ${Math.round(s.rate)} spans/s`);
   console.log(`ack latency per 100-span request: p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms; retries ${s.retries}`);
+  console.log(`group commit: ${s.groups} transactions, ${s.rowsPerGroup.toFixed(0)} rows each, ${s.commitMs.toFixed(1)} ms each on average`);
   console.log(`server peak RSS: ${s.rss.toFixed(0)} MiB`);
+  console.log(`CPU over the run: server ${(s.serverCpu / s.seconds).toFixed(2)} cores, load client ${(s.clientCpu / s.seconds).toFixed(2)} cores (of 2)`);
   const n = await naiveWriter(dir, s.tpl);
   console.log(`naive    : ${n.rows} records, one INSERT each, in ${n.seconds.toFixed(2)} s = ${Math.round(n.rate)} records/s`);
   console.log(`ratio    : ${(s.rate / n.rate).toFixed(1)}× the naive writer (end to end over gRPC vs. storage alone)`);

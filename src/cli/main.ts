@@ -16,6 +16,8 @@ const SERVE_FLAGS: [ConfigKey, string, string][] = [
   ['retryAfterSeconds', 'S', 'back-off asked of clients when the queue is full (default 1)'],
   ['shutdownGraceMs', 'MS', 'how long in-flight requests get on shutdown (default 10000)'],
   ['dbThreads', 'N', 'DuckDB worker threads (default: all cores)'],
+  ['dbCheckpointThreshold', 'SIZE', 'WAL size that triggers a checkpoint (default 256MB)'],
+  ['decodeThreads', 'N', 'worker threads that decode and validate exports; 0 = main thread (default 1)'],
   ['logLevel', 'LEVEL', 'fatal|error|warn|info|debug|trace|silent (default info)'],
 ];
 

@@ -26,6 +26,13 @@ export const Config = z.strictObject({
   retryAfterSeconds: int(1).default(1),
   shutdownGraceMs: int(0).default(10_000),
   dbThreads: int(1).optional(),
+  /** A checkpoint stalls commits; fewer, larger ones keep ingest smooth (see docs/benchmarks.md). */
+  dbCheckpointThreshold: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'expected a size such as 256MB')
+    .default('256MB'),
+  /** Worker threads that decode and validate exports; 0 decodes on the main thread. */
+  decodeThreads: int(0).default(1),
   logLevel: z.enum(LOG_LEVELS).default('info'),
 });
 export type Config = z.output<typeof Config>;

@@ -86,7 +86,8 @@ export class GroupCommitQueue implements BatchConsumer {
     if (this.running || this.pending.length === 0) return;
     this.running = this.flushOnce().finally(() => {
       this.running = null;
-      if (this.pending.length > 0) this.schedule();
+      // What arrived during that commit has waited long enough: it forms the next group now.
+      if (this.pending.length > 0) this.startFlush();
     });
   }
 

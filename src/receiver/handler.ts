@@ -1,13 +1,15 @@
 // The per-signal handler: convert, hand on, count, answer. Shared by gRPC and HTTP.
-import { convertRequest, type RejectedSpan } from '../convert/span-to-record.js';
-import type { ExportTraceRequest, ExportTraceResponse } from '../convert/wire-types.js';
+import type { ConvertedRequest, RejectedSpan } from '../convert/span-to-record.js';
+import type { ExportTraceResponse } from '../convert/wire-types.js';
 import type { BatchConsumer } from '../pipeline/consumer.js';
 import type { IngestMetrics } from '../telemetry/metrics.js';
-import { decodeRequest, encodeResponse, type Encoding } from './codec.js';
+import { encodeResponse, type Encoding } from './codec.js';
+import type { Decoder } from './decode.js';
 
 export interface ExportDeps {
   consumer: BatchConsumer;
   metrics: IngestMetrics;
+  decode: Decoder;
   now?: () => Date;
 }
 
@@ -21,8 +23,7 @@ function partialMessage(rejected: RejectedSpan[], total: number): string {
   return `${rejected.length} of ${total} spans rejected (kept in rejected_spans): ${first.join(' | ')}${more}`;
 }
 
-export async function handleExport(req: ExportTraceRequest, transport: string, deps: ExportDeps): Promise<ExportTraceResponse> {
-  const c = convertRequest(req, (deps.now ?? (() => new Date()))());
+async function commitConverted(c: ConvertedRequest, transport: string, deps: ExportDeps): Promise<ExportTraceResponse> {
   deps.metrics.spansReceived.inc({ transport }, c.total);
   deps.metrics.spansNonExecution.inc(c.nonExecution);
   if (c.rows.length === 0 && c.rejected.length === 0) return {};
@@ -40,6 +41,7 @@ export async function handleExportBytes(
   transport: string,
   deps: ExportDeps,
 ): Promise<{ body: Buffer; partial: boolean }> {
-  const resp = await handleExport(decodeRequest(body, enc), transport, deps);
+  const c = await deps.decode(body, enc, (deps.now ?? (() => new Date()))());
+  const resp = await commitConverted(c, transport, deps);
   return { body: encodeResponse(resp, enc), partial: resp.partialSuccess !== undefined };
 }

@@ -4,6 +4,8 @@ import { splitHostPort, type Config } from '../config/config.js';
 import { GroupCommitQueue } from '../pipeline/group-commit.js';
 import { GrpcReceiver } from '../receiver/grpc.js';
 import { HttpReceiver, TRACES_PATH, tracesRoute } from '../receiver/http.js';
+import { inlineDecoder } from '../receiver/decode.js';
+import { DecodePool } from '../receiver/decode-pool.js';
 import type { ExportDeps } from '../receiver/handler.js';
 import { Store } from '../store/db.js';
 import type { Logger } from '../telemetry/log.js';
@@ -26,7 +28,7 @@ const text = (status: number, body: string, type = 'text/plain; charset=utf-8') 
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const metrics = new IngestMetrics();
-  const store = await Store.open({ path: config.db, threads: config.dbThreads });
+  const store = await Store.open({ path: config.db, threads: config.dbThreads, checkpointThreshold: config.dbCheckpointThreshold });
   log.info({ db: config.db, schemaVersion: store.schemaVersion }, 'store open, migrations applied');
 
   const queue = new GroupCommitQueue(
@@ -47,7 +49,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       onDepth: (rows) => metrics.queueDepth.set(rows),
     },
   );
-  const deps: ExportDeps = { consumer: queue, metrics };
+  const pool = config.decodeThreads > 0 ? new DecodePool(config.decodeThreads, log) : null;
+  const deps: ExportDeps = { consumer: queue, metrics, decode: pool ? pool.decode : inlineDecoder };
   let ready = false;
 
   const grpcAddr = splitHostPort(config.grpc);
@@ -63,6 +66,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     grpc = await GrpcReceiver.start({ ...grpcAddr, maxMessageBytes: config.maxMessageBytes }, deps, log);
     await http.start();
   } catch (err) {
+    await pool?.close();
     await store.close();
     throw err;
   }
@@ -82,6 +86,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         log.info('stopping: refusing new requests, finishing in-flight ones');
         await Promise.all([grpc.stop(config.shutdownGraceMs), http.stop(config.shutdownGraceMs)]);
         await queue.drain();
+        await pool?.close();
         await store.close();
         log.info('stopped cleanly');
       })();

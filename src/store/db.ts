@@ -10,6 +10,8 @@ export interface StoreOptions {
   path: string;
   /** DuckDB worker threads; leave room for the receivers on small machines. */
   threads?: number;
+  /** WAL size that triggers an automatic checkpoint (DuckDB's checkpoint_threshold). */
+  checkpointThreshold?: string;
 }
 
 export class Store {
@@ -27,6 +29,7 @@ export class Store {
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
     const config: Record<string, string> = {};
     if (opts.threads) config.threads = String(opts.threads);
+    if (opts.checkpointThreshold) config.checkpoint_threshold = opts.checkpointThreshold;
     const instance = await DuckDBInstance.create(opts.path, config);
     const conn = await instance.connect();
     await migrate(conn);
