@@ -22,7 +22,10 @@ export function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not become ready:\n${out}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not become ready:\n${out}`));
+    }, 20_000);
     const onData = (d: Buffer) => {
       out += d.toString();
       for (const line of out.split('\n')) {
