@@ -1,0 +1,5 @@
+// The deliberate public TypeScript surface of orb-learn.
+export { ExecutionRecord, ExecutionRow, ERROR_TYPES, type ExecutionRecordInput } from './convert/record.js';
+export { loadConfig, type Config } from './config/config.js';
+export { startServer, type RunningServer } from './server/server.js';
+export { createLogger } from './telemetry/log.js';
