@@ -18,6 +18,13 @@ const SERVE_FLAGS: [ConfigKey, string, string][] = [
   ['dbThreads', 'N', 'DuckDB worker threads (default: all cores)'],
   ['dbCheckpointThreshold', 'SIZE', 'WAL size that triggers a checkpoint (default 256MB)'],
   ['decodeThreads', 'N', 'worker threads that decode and validate exports; 0 = main thread (default 1)'],
+  ['embed', 'BOOL', 'embed executions off the ack path (default true)'],
+  ['modelDir', 'DIR', 'sentence-transformers ONNX export to use (env ORB_MODEL_DIR)'],
+  ['modelCacheDir', 'DIR', 'where pulled and built models are kept (default ~/.cache/orb-learn/models)'],
+  ['embedThreads', 'N', 'onnxruntime threads for embedding (default 1)'],
+  ['embedBatchSize', 'N', 'texts per model call (default 32)'],
+  ['embedNice', 'N', 'nice value of the embedding thread, 0-19 (default 10)'],
+  ['embedMaxBacklog', 'N', 'executions held in memory for embedding (default 50000)'],
   ['logLevel', 'LEVEL', 'fatal|error|warn|info|debug|trace|silent (default info)'],
 ];
 

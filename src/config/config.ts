@@ -33,6 +33,19 @@ export const Config = z.strictObject({
     .default('256MB'),
   /** Worker threads that decode and validate exports; 0 decodes on the main thread. */
   decodeThreads: int(0).default(1),
+  /** Embed every execution off the ack path (needs a model: the offline one at least). */
+  embed: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+    .transform((v) => v === true || v === 'true' || v === '1')
+    .default(true),
+  /** A sentence-transformers ONNX export (model.onnx or onnx/model.onnx, tokenizer.json). */
+  modelDir: z.string().min(1).optional(),
+  modelCacheDir: z.string().min(1).optional(),
+  embedThreads: int(1).default(1),
+  embedBatchSize: int(1).default(32),
+  /** Nice value of the embedding thread, so inference yields the CPU to ingest. */
+  embedNice: int(0).max(19).default(10),
+  embedMaxBacklog: int(1).default(50_000),
   logLevel: z.enum(LOG_LEVELS).default('info'),
 });
 export type Config = z.output<typeof Config>;

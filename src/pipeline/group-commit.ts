@@ -20,7 +20,7 @@ export interface GroupCommitOptions {
 }
 
 export interface GroupCommitHooks {
-  onCommit?(rows: number, seconds: number, result: CommitResult): void;
+  onCommit?(batch: CommitBatch, seconds: number, result: CommitResult): void;
   onDepth?(rows: number): void;
 }
 
@@ -113,7 +113,7 @@ export class GroupCommitQueue implements BatchConsumer {
     const started = performance.now();
     try {
       const result = await this.sink.commit(batch);
-      this.hooks.onCommit?.(rows, (performance.now() - started) / 1000, result);
+      this.hooks.onCommit?.(batch, (performance.now() - started) / 1000, result);
       // Per-request counts are not tracked inside a shared transaction; the group total is reported.
       for (const p of group) p.resolve(result);
     } catch (err) {

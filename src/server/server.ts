@@ -1,6 +1,7 @@
 // Assembles the pipeline. Downstream starts first and upstream stops first, so data drains:
 // store → group commit → receivers to start; receivers → queue → store to stop.
 import { splitHostPort, type Config } from '../config/config.js';
+import { startEmbedding, type EmbeddingService } from '../embed/service.js';
 import { GroupCommitQueue } from '../pipeline/group-commit.js';
 import { GrpcReceiver } from '../receiver/grpc.js';
 import { HttpReceiver, TRACES_PATH, tracesRoute } from '../receiver/http.js';
@@ -13,6 +14,8 @@ import { IngestMetrics } from '../telemetry/metrics.js';
 
 export interface RunningServer {
   readonly store: Store;
+  /** Resolves once the embedding model is loaded (or failed to load, or embedding is off). */
+  embedding(): Promise<EmbeddingService | null>;
   readonly metrics: IngestMetrics;
   readonly grpcPort: number;
   readonly httpPort: number;
@@ -31,6 +34,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const store = await Store.open({ path: config.db, threads: config.dbThreads, checkpointThreshold: config.dbCheckpointThreshold });
   log.info({ db: config.db, schemaVersion: store.schemaVersion }, 'store open, migrations applied');
 
+  let embedding: EmbeddingService | null = null;
   const queue = new GroupCommitQueue(
     store.writer,
     {
@@ -40,9 +44,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       retryAfterSeconds: config.retryAfterSeconds,
     },
     {
-      onCommit(rows, seconds, result) {
+      onCommit(batch, seconds, result) {
         metrics.batches.inc();
-        metrics.commitRows.inc(rows);
+        metrics.commitRows.inc(batch.executions.length + batch.rejected.length);
+        embedding?.indexer.enqueue(batch.executions);
         metrics.commitSeconds.observe(seconds);
         metrics.spansDuplicate.inc(result.duplicates);
       },
@@ -71,6 +76,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     throw err;
   }
   ready = true;
+  // The model may need building on a first start: ingest does not wait for it.
+  const embeddingStarted = config.embed
+    ? startEmbedding(config, store, metrics, log).then(
+        (e) => {
+          embedding = e;
+        },
+        (err: unknown) => log.error({ err }, 'embedding disabled: the model could not be loaded'),
+      )
+    : Promise.resolve();
   log.info({ grpc: `${grpcAddr.host}:${grpc.port}`, http: `${httpAddr.host}:${http.port}` }, 'orb-learn ready');
 
   let stopping: Promise<void> | null = null;
@@ -80,12 +94,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     grpcPort: grpc.port,
     httpPort: http.port,
     isReady: () => ready,
+    embedding: () => embeddingStarted.then(() => embedding),
     stop() {
       stopping ??= (async () => {
         ready = false;
         log.info('stopping: refusing new requests, finishing in-flight ones');
         await Promise.all([grpc.stop(config.shutdownGraceMs), http.stop(config.shutdownGraceMs)]);
         await queue.drain();
+        await embeddingStarted;
+        await embedding?.stop();
         await pool?.close();
         await store.close();
         log.info('stopped cleanly');

@@ -2,7 +2,7 @@
 import { ROW_FIELDS, type ExecutionRow, type FieldSpec } from '../convert/record.js';
 import type { RejectedSpan } from '../convert/span-to-record.js';
 
-export type Cell = string | number | boolean | Date | null;
+export type Cell = string | number | boolean | Date | null | number[];
 
 export interface TableWrite {
   table: string;

@@ -22,7 +22,8 @@ const DUPLICATE_KEY = /PRIMARY KEY or UNIQUE constraint violation|duplicate key/
 
 const q = (ident: string) => `"${ident.replaceAll('"', '""')}"`;
 
-export class ExecutionWriter {
+/** Writes TableWrites in one transaction, never duplicating a key. */
+export class TableWriter {
   private readonly staged = new Set<string>();
 
   constructor(private readonly conn: DuckDBConnection) {}
@@ -74,7 +75,8 @@ export class ExecutionWriter {
   }
 
   private async transaction(writes: TableWrite[], mode: 'append' | 'merge'): Promise<number[]> {
-    if (mode === 'merge') await this.prepare(writes);
+    // Staging tables are made outside the transaction, so a rollback cannot take them away.
+    if (mode === 'merge') for (const w of writes) if (w.rows.length > 0) await this.stagingFor(w);
     await this.conn.run('BEGIN TRANSACTION');
     try {
       const counts: number[] = [];
@@ -87,20 +89,26 @@ export class ExecutionWriter {
     }
   }
 
-  async commit(batch: CommitBatch): Promise<CommitResult> {
-    const writes = [executionWrite(batch.executions), rejectedWrite(batch.rejected)];
-    let counts: number[];
+  /** Returns, for each write, how many of its rows were new. */
+  async write(writes: TableWrite[]): Promise<number[]> {
     try {
-      counts = await this.transaction(writes, 'append');
+      return await this.transaction(writes, 'append');
     } catch (err) {
       if (!DUPLICATE_KEY.test((err as Error).message)) throw err;
-      counts = await this.transaction(writes, 'merge');
+      return await this.transaction(writes, 'merge');
     }
-    const [inserted = 0, rejectedStored = 0] = counts;
-    return { inserted, duplicates: batch.executions.length - inserted, rejectedStored };
+  }
+}
+
+export class ExecutionWriter {
+  private readonly tables: TableWriter;
+
+  constructor(conn: DuckDBConnection) {
+    this.tables = new TableWriter(conn);
   }
 
-  private async prepare(writes: TableWrite[]): Promise<void> {
-    for (const w of writes) if (w.rows.length > 0) await this.stagingFor(w);
+  async commit(batch: CommitBatch): Promise<CommitResult> {
+    const [inserted = 0, rejectedStored = 0] = await this.tables.write([executionWrite(batch.executions), rejectedWrite(batch.rejected)]);
+    return { inserted, duplicates: batch.executions.length - inserted, rejectedStored };
   }
 }

@@ -19,6 +19,17 @@ export class IngestMetrics {
   });
   readonly queueDepth = new Gauge({ name: 'orb_queue_depth_rows', help: 'Rows waiting for a group commit', registers: [this.registry] });
 
+  readonly embeddings = new Counter({ name: 'orb_embeddings_total', help: 'Execution vectors written, by where they came from', labelNames: ['source'], registers: [this.registry] });
+  readonly embedSeconds = new Histogram({
+    name: 'orb_embedding_batch_duration_seconds',
+    help: 'Time to embed and store one batch of executions',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly embedBacklog = new Gauge({ name: 'orb_embedding_backlog_rows', help: 'Committed executions waiting for a vector (in memory)', registers: [this.registry] });
+  readonly embedTruncated = new Counter({ name: 'orb_embedding_truncated_total', help: 'Texts cut at the token limit before embedding', registers: [this.registry] });
+  readonly embedTokens = new Counter({ name: 'orb_embedding_tokens_total', help: 'Tokens fed to the model: real, and padded (real + padding)', labelNames: ['kind'], registers: [this.registry] });
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'orb_' });
   }

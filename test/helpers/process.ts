@@ -14,7 +14,8 @@ export interface ServeProcess {
 
 export function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
   const child = spawn(process.execPath, [CLI, 'serve', '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args], {
-    env: { ...process.env, ...env },
+    // Embedding is off unless a test asks for it: it needs a model.
+    env: { ...process.env, ORB_EMBED: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

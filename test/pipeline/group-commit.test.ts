@@ -24,7 +24,7 @@ describe('group commit on a real DuckDB file', () => {
   it('lets concurrent requests share one transaction and resolves each after the commit', async () => {
     const commits: number[] = [];
     const queue = new GroupCommitQueue(store.writer, { maxBatchRows: 1000, maxWaitMs: 50, maxQueueRows: 10_000, retryAfterSeconds: 1 }, {
-      onCommit: (rows) => commits.push(rows),
+      onCommit: (batch) => commits.push(batch.executions.length + batch.rejected.length),
     });
     const requests = Array.from({ length: 10 }, (_, k) => queue.consume({ executions: [row(100 + k * 2), row(101 + k * 2)], rejected: [] }));
     const results = await Promise.all(requests);
@@ -39,7 +39,7 @@ describe('group commit on a real DuckDB file', () => {
   it('splits at maxBatchRows without splitting a request', async () => {
     const commits: number[] = [];
     const queue = new GroupCommitQueue(store.writer, { maxBatchRows: 5, maxWaitMs: 5, maxQueueRows: 10_000, retryAfterSeconds: 1 }, {
-      onCommit: (rows) => commits.push(rows),
+      onCommit: (batch) => commits.push(batch.executions.length + batch.rejected.length),
     });
     await Promise.all([0, 1, 2, 3].map((k) => queue.consume({ executions: [row(300 + k * 3), row(301 + k * 3), row(302 + k * 3)], rejected: [] })));
     assert.ok(commits.every((c) => c % 3 === 0 && c <= 6), `groups hold whole requests: ${commits}`);

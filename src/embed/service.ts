@@ -1,0 +1,56 @@
+// Starts embedding beside a running store: resolve the model (building the offline one on
+// first use), start the model thread, start the indexer. Never on the acknowledgement path.
+import type { Config } from '../config/config.js';
+import type { Store } from '../store/db.js';
+import type { Logger } from '../telemetry/log.js';
+import type { IngestMetrics } from '../telemetry/metrics.js';
+import { EmbedClient } from './embed-client.js';
+import { EmbeddingIndexer } from './indexer.js';
+import { defaultCacheDir, resolveModel, type ModelFiles } from './model.js';
+
+const OFFLINE_MODULE = './offline/index.js';
+
+/** Builds the offline model into `dir` (once; cached) and returns its folder. */
+export async function buildOffline(dir: string): Promise<string> {
+  // Loaded lazily: the converter is only needed on the first start without a model.
+  const offline = (await import(OFFLINE_MODULE)) as { buildOfflineModel(dir: string): Promise<{ dir: string }> };
+  return (await offline.buildOfflineModel(dir)).dir;
+}
+
+export function modelOptions(config: Pick<Config, 'modelDir' | 'modelCacheDir'>) {
+  return { modelDir: config.modelDir, cacheDir: config.modelCacheDir ?? defaultCacheDir(), buildOffline };
+}
+
+export interface EmbeddingService {
+  indexer: EmbeddingIndexer;
+  files: ModelFiles;
+  stop(): Promise<void>;
+}
+
+export async function startEmbedding(config: Config, store: Store, metrics: IngestMetrics, log: Logger): Promise<EmbeddingService> {
+  const files = await resolveModel(modelOptions(config));
+  const client = await EmbedClient.start(files, { threads: config.embedThreads }, config.embedNice);
+  log.info({ model: client.modelId, dimension: client.dimension, origin: files.origin, dir: files.dir }, 'embedding model loaded');
+  const conn = await store.connect();
+  const indexer = new EmbeddingIndexer(conn, client, { batchSize: config.embedBatchSize, maxBacklog: config.embedMaxBacklog, cacheEntries: 20_000 }, log, {
+    onBatch(s) {
+      metrics.embeddings.inc({ source: 'model' }, s.embedded);
+      metrics.embeddings.inc({ source: 'cache' }, s.cacheHits);
+      metrics.embedSeconds.observe(s.seconds);
+      metrics.embedTruncated.inc(s.truncated);
+      metrics.embedTokens.inc({ kind: 'real' }, s.realTokens);
+      metrics.embedTokens.inc({ kind: 'padded' }, s.paddedTokens);
+    },
+    onBacklog: (n) => metrics.embedBacklog.set(n),
+  });
+  await indexer.start();
+  return {
+    indexer,
+    files,
+    async stop() {
+      await indexer.stop();
+      await client.close();
+      conn.closeSync();
+    },
+  };
+}
