@@ -1,0 +1,59 @@
+// orb-learn serve: the ingester.
+import type { Command } from 'commander';
+import { startServer } from '../../server/server.js';
+import { createLogger } from '../../telemetry/log.js';
+import { addSettings, MODEL_FLAGS, settings, type SettingFlag } from '../common.js';
+
+export const SERVE_FLAGS: SettingFlag[] = [
+  ['db', 'PATH', 'DuckDB file (default ./data/learning.duckdb)'],
+  ['grpc', 'HOST:PORT', 'OTLP/gRPC listen address (default 127.0.0.1:4317)'],
+  ['http', 'HOST:PORT', 'OTLP/HTTP listen address, also health, metrics (default 127.0.0.1:4318)'],
+  ['maxMessageBytes', 'N', 'largest request, compressed or inflated (default 16 MiB)'],
+  ['batchMaxRows', 'N', 'most rows in one group commit (default 5000)'],
+  ['batchMaxWaitMs', 'MS', 'longest wait for a group to fill (default 10)'],
+  ['queueMaxRows', 'N', 'rows waiting before requests are refused as retryable (default 100000)'],
+  ['retryAfterSeconds', 'S', 'back-off asked of clients when the queue is full (default 1)'],
+  ['shutdownGraceMs', 'MS', 'how long in-flight requests get on shutdown (default 10000)'],
+  ['dbThreads', 'N', 'DuckDB worker threads (default: all cores)'],
+  ['dbCheckpointThreshold', 'SIZE', 'WAL size that triggers a checkpoint (default 256MB)'],
+  ['decodeThreads', 'N', 'worker threads that decode and validate exports; 0 = main thread (default 1)'],
+  ['embed', 'BOOL', 'embed executions off the ack path (default true)'],
+  ...MODEL_FLAGS,
+  ['embedThreads', 'N', 'onnxruntime threads for embedding (default 1)'],
+  ['embedBatchSize', 'N', 'texts per model call (default 32)'],
+  ['embedNice', 'N', 'nice value of the embedding thread, 0-19 (default 10)'],
+  ['embedMaxBacklog', 'N', 'executions held in memory for embedding (default 50000)'],
+  ['logLevel', 'LEVEL', 'fatal|error|warn|info|debug|trace|silent (default info)'],
+];
+
+export function registerServe(program: Command): void {
+  const cmd = addSettings(
+    program.command('serve').description('run the ingester: OTLP gRPC + HTTP receivers into the DuckDB learning database'),
+    SERVE_FLAGS,
+  );
+  cmd.action(async (opts: Record<string, unknown>) => {
+  const config = settings(opts);
+  const log = createLogger(config.logLevel);
+  const server = await startServer(config, log).catch((err: unknown) => {
+    log.fatal({ err }, 'could not start');
+    process.exit(1);
+  });
+  let signals = 0;
+  const onSignal = (signal: string) => {
+    if (++signals > 1) {
+      log.warn({ signal }, 'second signal: exiting without draining');
+      process.exit(130);
+    }
+    log.info({ signal }, 'shutdown requested');
+    server.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.fatal({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+});
+}
