@@ -2,9 +2,11 @@
 // orb-learn's command line: thin shells over the library, one module a command.
 import { Command } from 'commander';
 import { registerModel } from './commands/model.js';
+import { registerReembed } from './commands/reembed.js';
 import { registerServe } from './commands/serve.js';
 
 const program = new Command('orb-learn').description('OTLP sidecar that learns from execution spans').showHelpAfterError();
 registerServe(program);
 registerModel(program);
+registerReembed(program);
 await program.parseAsync(process.argv);

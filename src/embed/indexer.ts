@@ -90,6 +90,22 @@ export class EmbeddingIndexer {
     this.wake?.();
   }
 
+  /** Looks for rows without a vector for the active model now (what `orb-learn reembed` asks). */
+  requestRescan(): void {
+    this.rescanNeeded = true;
+    this.wake?.();
+  }
+
+  /** How many executions have a vector for the active model, and how many do not. */
+  async coverage(): Promise<{ modelId: string; executions: number; embedded: number; missing: number }> {
+    const r = await this.conn.runAndReadAll(
+      `SELECT (SELECT count(*) FROM executions)::BIGINT, (SELECT count(*) FROM execution_embeddings v SEMI JOIN executions e ON e.task_id = v.task_id WHERE v.model_id = $1)::BIGINT`,
+      [this.client.modelId],
+    );
+    const [executions, embedded] = r.getRows()[0]!.map(Number) as [number, number];
+    return { modelId: this.client.modelId, executions, embedded, missing: executions - embedded };
+  }
+
   /** Rows that lack a vector for the active model, oldest first. */
   private async rescan(): Promise<void> {
     const cols = CONTENT_COLUMNS.map((c) => `e.${c}`).join(', ');

@@ -15,6 +15,9 @@ export class TextTokenizer {
   constructor(tokenizerPath: string, configPath: string | null, readonly maxTokens: number) {
     const json = JSON.parse(readFileSync(tokenizerPath, 'utf8')) as Record<string, unknown>;
     const config = configPath ? (JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>) : {};
+    // WordLevel vocabularies take their unknown token from the config, not the model section.
+    const model = json.model as { unk_token?: string } | undefined;
+    if (config.unk_token === undefined && model?.unk_token) config.unk_token = model.unk_token;
     this.tokenizer = new Tokenizer(json, config);
     const t = this.tokenizer as unknown as { all_special_ids: number[] };
     this.specialIds = new Set(t.all_special_ids);

@@ -29,6 +29,8 @@ const text = (status: number, body: string, type = 'text/plain; charset=utf-8') 
   body: Buffer.from(body),
 });
 
+const json = (status: number, body: unknown) => text(status, JSON.stringify(body), 'application/json');
+
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const metrics = new IngestMetrics();
   const store = await Store.open({ path: config.db, threads: config.dbThreads, checkpointThreshold: config.dbCheckpointThreshold });
@@ -64,7 +66,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     .route('POST', TRACES_PATH, tracesRoute(deps, config.maxMessageBytes))
     .route('GET', '/healthz', async () => text(200, 'ok\n'))
     .route('GET', '/readyz', async () => (ready ? text(200, 'ready\n') : text(503, 'not ready\n')))
-    .route('GET', '/metrics', async () => text(200, await metrics.registry.metrics(), metrics.registry.contentType));
+    .route('GET', '/metrics', async () => text(200, await metrics.registry.metrics(), metrics.registry.contentType))
+    .route('GET', '/v1/embeddings', async () => json(embedding ? 200 : 503, embedding ? await embedding.indexer.coverage() : { error: 'embedding is not running' }))
+    .route('POST', '/v1/embeddings/reembed', async () => {
+      if (!embedding) return json(503, { error: 'embedding is not running' });
+      embedding.indexer.requestRescan();
+      return json(202, await embedding.indexer.coverage());
+    });
 
   let grpc: GrpcReceiver;
   try {

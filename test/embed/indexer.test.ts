@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { exportOk, makeExporter, makeSpans, minimalExecution } from '../helpers/spans.js';
+import { writeTinyModel } from '../helpers/tiny-model.js';
+
+describe('embedding off the ack path (tiny real ONNX model)', () => {
+  let t: TestServer;
+  before(async () => {
+    const modelDir = writeTinyModel(join(tempDir(), 'tiny'));
+    t = await startTestServer({ embed: true, modelDir, embedBatchSize: 4 });
+  });
+  after(() => t.close());
+
+  it('gives every committed execution exactly one int8 vector tagged with the model', async () => {
+    const embedding = await t.server.embedding();
+    assert.ok(embedding, 'the model loaded');
+    const exporter = makeExporter('grpc', t);
+    const spans = makeSpans(Array.from({ length: 30 }, (_, i) => ({ attributes: minimalExecution({ 'execution.task_description': `refactor auth middleware ${i % 10}` }) })));
+    await exportOk(exporter, spans);
+    await exporter.shutdown();
+    await embedding.indexer.idle();
+    const [c] = await t.rows(`SELECT count(*)::INT n, count(DISTINCT task_id)::INT tasks, min(len(embedding))::INT dmin, max(len(embedding))::INT dmax, count(DISTINCT model_id)::INT models FROM execution_embeddings`);
+    assert.deepEqual(c, { n: 30, tasks: 30, dmin: 16, dmax: 16, models: 1 });
+    const [m] = await t.rows(`SELECT model_id, dimension FROM embedding_models`);
+    assert.equal(m!.model_id, embedding.indexer.modelId);
+    assert.equal(m!.dimension, 16);
+    const missing = await t.rows(`SELECT task_id FROM executions ANTI JOIN execution_embeddings USING (task_id)`);
+    assert.equal(missing.length, 0);
+  });
+
+  it('embeds identical contents once (content-hash cache) and keeps vectors unit-length', async () => {
+    const cached = await t.metric('orb_embeddings_total');
+    const [fromCache] = await t.rows(`SELECT count(*)::INT n FROM execution_embeddings GROUP BY content_hash ORDER BY n DESC LIMIT 1`);
+    assert.equal(fromCache!.n, 3, 'three executions share each of ten contents');
+    const m = (await t.server.metrics.registry.getSingleMetric('orb_embeddings_total')!.get()).values;
+    const bySource = Object.fromEntries(m.map((v) => [v.labels.source, v.value]));
+    assert.equal(bySource.model, 10, 'ten distinct contents went through the model');
+    assert.equal(bySource.cache, 20);
+    assert.equal(cached, 30);
+    const norms = await t.rows(`SELECT sqrt(list_sum(list_transform(embedding, x -> x * x))) AS norm FROM execution_vectors`);
+    for (const r of norms) assert.ok(Math.abs(Number(r.norm) - 1) < 0.02, `norm ${r.norm}`);
+  });
+
+  it('reports coverage over HTTP and accepts a reembed request', async () => {
+    const cov = (await (await fetch(`${t.httpUrl}/v1/embeddings`)).json()) as { missing: number; executions: number };
+    assert.equal(cov.missing, 0);
+    assert.equal(cov.executions, 30);
+    const r = await fetch(`${t.httpUrl}/v1/embeddings/reembed`, { method: 'POST' });
+    assert.equal(r.status, 202);
+  });
+});
