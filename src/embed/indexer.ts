@@ -32,6 +32,31 @@ export interface IndexerHooks {
 
 export const EMBEDDING_COLUMNS = ['task_id', 'model_id', 'content_hash', 'scale', 'embedding', 'embedded_at'] as const;
 
+export interface EmbeddedRow {
+  task_id: string;
+  content_hash: string;
+  vector: QuantizedVector;
+}
+
+/** The rows of execution_embeddings for one model, ready for a TableWriter. */
+export function embeddingWrite(modelId: string, rows: readonly EmbeddedRow[], at = new Date()): TableWrite {
+  return {
+    table: 'execution_embeddings',
+    key: 'task_id',
+    columns: EMBEDDING_COLUMNS,
+    rows: rows.map((r) => [r.task_id, modelId, r.content_hash, r.vector.scale, Array.from(r.vector.values), at]),
+    inBatchDuplicates: 0,
+  };
+}
+
+/** Records the model in embedding_models once. */
+export async function registerModel(conn: DuckDBConnection, modelId: string, dimension: number, source: string): Promise<void> {
+  await conn.run(
+    `INSERT INTO embedding_models (model_id, dimension, source, first_used_at) VALUES ($1, $2, $3, now()) ON CONFLICT DO NOTHING`,
+    [modelId, dimension, source],
+  );
+}
+
 export function contentHash(content: string): string {
   return createHash('sha256').update(content).digest('hex').slice(0, 32);
 }
@@ -67,10 +92,7 @@ export class EmbeddingIndexer {
   }
 
   async start(): Promise<void> {
-    await this.conn.run(
-      `INSERT INTO embedding_models (model_id, dimension, source, first_used_at) VALUES ($1, $2, $3, now()) ON CONFLICT DO NOTHING`,
-      [this.client.modelId, this.client.dimension, this.client.files.manifest.source ?? this.client.files.dir],
-    );
+    await registerModel(this.conn, this.client.modelId, this.client.dimension, this.client.files.manifest.source ?? this.client.files.dir);
     this.loopDone = this.loop().catch((err: unknown) => this.log.error({ err }, 'embedding loop stopped'));
   }
 
@@ -180,18 +202,12 @@ export class EmbeddingIndexer {
         this.cache.set(m.hash, q);
       });
     }
-    const now = new Date();
-    const write: TableWrite = {
-      table: 'execution_embeddings',
-      key: 'task_id',
-      columns: EMBEDDING_COLUMNS,
-      rows: items.map((r, i) => {
-        const q = vectors.get(hashes[i]!)!;
-        return [r.task_id, this.client.modelId, hashes[i]!, q.scale, Array.from(q.values), now];
-      }),
-      inBatchDuplicates: 0,
-    };
-    await this.writer.write([write]);
+    await this.writer.write([
+      embeddingWrite(
+        this.client.modelId,
+        items.map((r, i) => ({ task_id: r.task_id, content_hash: hashes[i]!, vector: vectors.get(hashes[i]!)! })),
+      ),
+    ]);
     this.embeddedTotal += items.length;
     this.hooks.onBatch?.({ embedded: misses.length, cacheHits, seconds: (performance.now() - started) / 1000, truncated, paddedTokens, realTokens });
   }
