@@ -177,7 +177,9 @@ export function convertGlove(limit = GLOVE_VOCAB): ConvertedModel {
       version: '1.0',
       truncation: null,
       padding: null,
-      added_tokens: SPECIAL.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+      // [PAD]/[UNK] live in the WordPiece vocabulary only: as added (special) tokens they would be
+      // matched in raw text and kept by special-token-aware truncation.
+      added_tokens: [],
       normalizer: { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Lowercase' }] },
       pre_tokenizer: { type: 'BertPreTokenizer' },
       post_processor: null,

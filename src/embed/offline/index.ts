@@ -93,6 +93,9 @@ export async function buildOfflineModel(
     writeFileSync(join(tmp, 'tokenizer_config.json'), JSON.stringify(model.tokenizerConfig, null, 2));
     // Written last: its presence marks a complete build.
     writeFileSync(join(tmp, 'orb-model.json'), JSON.stringify(meta, null, 2) + '\n');
+    // Another process may have finished the same build meanwhile: keep theirs (it may be in use).
+    const raced = readOfflineModel(dir);
+    if (raced && raced.id === id) return { id, dimension: raced.dimension, dir, source: raced.source };
     if (existsSync(dir)) {
       // A stale or different build: move it aside, then swap the new one in.
       const old = join(parent, `.${basename(dir)}.old-${suffix}`);
