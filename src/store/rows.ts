@@ -2,7 +2,7 @@
 import { ROW_FIELDS, type ExecutionRow, type FieldSpec } from '../convert/record.js';
 import type { RejectedSpan } from '../convert/span-to-record.js';
 
-export type Cell = string | number | boolean | Date | null | number[];
+export type Cell = string | number | boolean | Date | null | number[] | string[];
 
 export interface TableWrite {
   table: string;
@@ -56,11 +56,15 @@ function dedupe<T>(items: readonly T[], keyOf: (t: T) => string): { kept: T[]; d
   return { kept, dropped: items.length - kept.length };
 }
 
+/** One row per task_id (the first), in time order: zone maps stay tight for time-bounded scans. */
+export function dedupeExecutions(rows: readonly ExecutionRow[]): ExecutionRow[] {
+  const { kept } = dedupe(rows, (r) => r.task_id);
+  return kept.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
+}
+
 export function executionWrite(rows: readonly ExecutionRow[]): TableWrite {
-  const { kept, dropped } = dedupe(rows, (r) => r.task_id);
-  // Time order within a batch keeps zone maps tight for time-bounded scans.
-  kept.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
-  return { table: 'executions', key: 'task_id', columns: EXECUTION_COLUMNS, rows: kept.map(executionCells), inBatchDuplicates: dropped };
+  const kept = dedupeExecutions(rows);
+  return { table: 'executions', key: 'task_id', columns: EXECUTION_COLUMNS, rows: kept.map(executionCells), inBatchDuplicates: rows.length - kept.length };
 }
 
 export function rejectedWrite(rejected: readonly RejectedSpan[]): TableWrite {

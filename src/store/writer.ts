@@ -5,7 +5,8 @@
 import { DuckDBDataChunkWriter, JSToDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
 import type { ExecutionRow } from '../convert/record.js';
 import type { RejectedSpan } from '../convert/span-to-record.js';
-import { executionWrite, rejectedWrite, type TableWrite } from './rows.js';
+import { dedupeExecutions, executionWrite, rejectedWrite, type Cell, type TableWrite } from './rows.js';
+import { SUMMARY_TABLES, summaryDeltas, type SummaryDelta } from './summaries.js';
 
 export interface CommitBatch {
   executions: readonly ExecutionRow[];
@@ -28,7 +29,7 @@ export class TableWriter {
 
   constructor(private readonly conn: DuckDBConnection) {}
 
-  private async stagingFor(w: TableWrite): Promise<string> {
+  private async stagingFor(w: { table: string; columns: readonly string[] }): Promise<string> {
     const name = `staging_${w.table}`;
     if (!this.staged.has(name)) {
       const cols = w.columns.map(q).join(', ');
@@ -38,77 +39,112 @@ export class TableWriter {
     return name;
   }
 
-  private async append(table: string, schema: string, catalog: string | null, w: TableWrite): Promise<void> {
+  private async append(table: string, schema: string, catalog: string | null, rows: readonly Cell[][]): Promise<void> {
     const appender = await this.conn.createAppender(table, schema, catalog);
     try {
       const chunks = DuckDBDataChunkWriter.forAppender(appender, { converter: JSToDuckDBValueConverter });
-      for (const row of w.rows) chunks.appendRow(row);
+      for (const row of rows) chunks.appendRow(row);
       chunks.flush();
       appender.flushSync();
     } catch (err) {
-      // Closing an appender whose flush failed fails again ("transaction is aborted"): keep the first error.
+      // A failed appender must be emptied before it is closed: left holding rows, it flushes them
+      // again when finalized and aborts whatever transaction the connection runs by then.
       try {
+        appender.clear();
         appender.closeSync();
       } catch {
-        /* already reported */
+        /* the first error is the one to report */
       }
       throw err;
     }
     appender.closeSync();
   }
 
-  /** Writes one table's rows; returns how many were new. */
-  private async apply(w: TableWrite, mode: 'append' | 'merge'): Promise<number> {
-    if (w.rows.length === 0) return 0;
+  /** Writes one table's rows; returns the keys that were new (null: all of them). */
+  private async apply(w: TableWrite, mode: 'append' | 'merge'): Promise<Set<string> | null> {
+    if (w.rows.length === 0) return new Set();
     if (mode === 'append') {
-      await this.append(w.table, 'main', null, w);
-      return w.rows.length;
+      await this.append(w.table, 'main', null, w.rows);
+      return null;
     }
     const staging = await this.stagingFor(w);
-    await this.append(staging, 'main', 'temp', w);
+    await this.append(staging, 'main', 'temp', w.rows);
     const cols = w.columns.map(q).join(', ');
-    const res = await this.conn.run(
-      `INSERT INTO ${q(w.table)} (${cols}) SELECT ${cols} FROM temp.main.${q(staging)} ON CONFLICT DO NOTHING`,
+    const res = await this.conn.runAndReadAll(
+      `INSERT INTO ${q(w.table)} (${cols}) SELECT ${cols} FROM temp.main.${q(staging)} ON CONFLICT DO NOTHING RETURNING ${q(w.key)}::VARCHAR`,
     );
     await this.conn.run(`DELETE FROM temp.main.${q(staging)}`);
-    return Number(res.rowsChanged);
+    return new Set(res.getRows().map((r) => String(r[0])));
   }
 
-  private async transaction(writes: TableWrite[], mode: 'append' | 'merge'): Promise<number[]> {
+  /** Merges rows into a summary table: ON CONFLICT (keys) DO UPDATE SET merge. Inside a transaction. */
+  async upsert(d: SummaryDelta): Promise<void> {
+    if (d.rows.length === 0) return;
+    const staging = await this.stagingFor(d);
+    await this.append(staging, 'main', 'temp', d.rows);
+    const cols = d.columns.map(q).join(', ');
+    await this.conn.run(
+      `INSERT INTO ${q(d.table)} (${cols}) SELECT ${cols} FROM temp.main.${q(staging)} ON CONFLICT (${d.keys.map(q).join(', ')}) DO UPDATE SET ${d.merge}`,
+    );
+    await this.conn.run(`DELETE FROM temp.main.${q(staging)}`);
+  }
+
+  /** Creates what upsert needs outside any transaction (a rollback would drop a temp table made inside). */
+  async prepareUpserts(tables: readonly { table: string; columns: readonly string[] }[]): Promise<void> {
+    for (const t of tables) await this.stagingFor(t);
+  }
+
+  private async transaction(writes: TableWrite[], mode: 'append' | 'merge', within?: WithinTransaction): Promise<number[]> {
     // Staging tables are made outside the transaction, so a rollback cannot take them away.
     if (mode === 'merge') for (const w of writes) if (w.rows.length > 0) await this.stagingFor(w);
     await this.conn.run('BEGIN TRANSACTION');
     try {
-      const counts: number[] = [];
-      for (const w of writes) counts.push(await this.apply(w, mode));
+      const inserted: (Set<string> | null)[] = [];
+      for (const w of writes) inserted.push(await this.apply(w, mode));
+      await within?.(inserted);
       await this.conn.run('COMMIT');
-      return counts;
+      return inserted.map((keys, i) => (keys === null ? writes[i]!.rows.length : keys.size));
     } catch (err) {
       await this.conn.run('ROLLBACK').catch(() => undefined);
       throw err;
     }
   }
 
-  /** Returns, for each write, how many of its rows were new. */
-  async write(writes: TableWrite[]): Promise<number[]> {
+  /**
+   * Returns, for each write, how many of its rows were new. `within` runs inside the same
+   * transaction with the new keys of each write (null: every row was new).
+   */
+  async write(writes: TableWrite[], within?: WithinTransaction): Promise<number[]> {
     try {
-      return await this.transaction(writes, 'append');
+      return await this.transaction(writes, 'append', within);
     } catch (err) {
       if (!DUPLICATE_KEY.test((err as Error).message)) throw err;
-      return await this.transaction(writes, 'merge');
+      return await this.transaction(writes, 'merge', within);
     }
   }
 }
 
+export type WithinTransaction = (inserted: (Set<string> | null)[]) => Promise<void>;
+
+/** Executions, rejects, and the summaries of what was new: one transaction per group commit. */
 export class ExecutionWriter {
   private readonly tables: TableWriter;
+  private prepared = false;
 
   constructor(conn: DuckDBConnection) {
     this.tables = new TableWriter(conn);
   }
 
   async commit(batch: CommitBatch): Promise<CommitResult> {
-    const [inserted = 0, rejectedStored = 0] = await this.tables.write([executionWrite(batch.executions), rejectedWrite(batch.rejected)]);
+    const executions = dedupeExecutions(batch.executions);
+    if (!this.prepared) {
+      await this.tables.prepareUpserts(SUMMARY_TABLES);
+      this.prepared = true;
+    }
+    const [inserted = 0, rejectedStored = 0] = await this.tables.write([executionWrite(executions), rejectedWrite(batch.rejected)], async (keys) => {
+      const fresh = keys[0] === null || keys[0] === undefined ? executions : executions.filter((r) => keys[0]!.has(r.task_id));
+      for (const d of summaryDeltas(fresh)) await this.tables.upsert(d);
+    });
     return { inserted, duplicates: batch.executions.length - inserted, rejectedStored };
   }
 }
