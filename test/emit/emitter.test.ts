@@ -22,6 +22,7 @@ import {
   recordExecution,
   recordFeedback,
   type ExecutionInput,
+  type ExecutionRecordInput,
 } from '../../src/emit/index.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -128,6 +129,13 @@ describe('emitter: execution attributes', () => {
     assert.ok(!Object.keys(attrs).some((k) => k.includes('timestamp')));
     const err = invalid(() => executionAttributes({ ...MINIMAL, timestamp: '2026-02-01' as unknown as Date }));
     assert.equal(err.field, 'timestamp');
+  });
+
+  it('takes the ingester’s own ExecutionRecordInput as it is', () => {
+    const full: ExecutionRecordInput = { ...MINIMAL, task_id: TASK_ID, timestamp: new Date(), success: true, duration_seconds: 1 };
+    const attrs = recordExecution(fakeSpan(), full);
+    assert.equal(attrs['execution.success'], true);
+    assert.equal(attrs['execution.duration_seconds'], 1);
   });
 
   it('emits the task_id as the schema normalizes it (lower case)', () => {
