@@ -25,3 +25,8 @@ export class RetryableError extends Error {
 export class UnauthenticatedError extends Error {
   override name = 'UnauthenticatedError';
 }
+
+/** The work took longer than allowed and was cut off. */
+export class DeadlineError extends Error {
+  override name = 'DeadlineError';
+}

@@ -46,6 +46,9 @@ export const Config = z.strictObject({
   /** Nice value of the embedding thread, so inference yields the CPU to ingest. */
   embedNice: int(0).max(19).default(10),
   embedMaxBacklog: int(1).default(50_000),
+  /** Read connections for queries, beside the writer. */
+  queryConnections: int(1).max(64).default(4),
+  queryTimeoutMs: int(100).default(10_000),
   logLevel: z.enum(LOG_LEVELS).default('info'),
 });
 export type Config = z.output<typeof Config>;

@@ -15,6 +15,14 @@ import { quantize, type QuantizedVector } from './quantize.js';
 
 export interface PendingExecution extends ContentFields {
   task_id: string;
+  timestamp: Date;
+  quality_score: number | null;
+  actual_cost: number;
+}
+
+/** A vector that just landed, with what the in-process index keeps beside it. */
+export interface LandedVector extends PendingExecution {
+  vector: QuantizedVector;
 }
 
 export interface IndexerOptions {
@@ -28,6 +36,8 @@ export interface IndexerOptions {
 export interface IndexerHooks {
   onBatch?(stats: { embedded: number; cacheHits: number; seconds: number; truncated: number; paddedTokens: number; realTokens: number }): void;
   onBacklog?(rows: number): void;
+  /** Vectors committed to the database, for the in-process index. */
+  onVectors?(rows: LandedVector[]): void;
 }
 
 export const EMBEDDING_COLUMNS = ['task_id', 'model_id', 'content_hash', 'scale', 'embedding', 'embedded_at'] as const;
@@ -132,7 +142,7 @@ export class EmbeddingIndexer {
   private async rescan(): Promise<void> {
     const cols = CONTENT_COLUMNS.map((c) => `e.${c}`).join(', ');
     const reader = await this.conn.runAndReadAll(
-      `SELECT e.task_id::VARCHAR AS task_id, ${cols} FROM executions e
+      `SELECT e.task_id::VARCHAR AS task_id, ${cols}, e.timestamp, e.quality_score, e.actual_cost FROM executions e
        ANTI JOIN (SELECT task_id FROM execution_embeddings WHERE model_id = $1) v ON v.task_id = e.task_id
        ORDER BY e.timestamp LIMIT $2`,
       [this.client.modelId, this.opts.maxBacklog],
@@ -209,6 +219,7 @@ export class EmbeddingIndexer {
       ),
     ]);
     this.embeddedTotal += items.length;
+    this.hooks.onVectors?.(items.map((r, i) => ({ ...r, vector: vectors.get(hashes[i]!)! })));
     this.hooks.onBatch?.({ embedded: misses.length, cacheHits, seconds: (performance.now() - started) / 1000, truncated, paddedTokens, realTokens });
   }
 

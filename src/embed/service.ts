@@ -7,6 +7,7 @@ import type { IngestMetrics } from '../telemetry/metrics.js';
 import { EmbedClient } from './embed-client.js';
 import { EmbeddingIndexer } from './indexer.js';
 import { defaultCacheDir, resolveModel, type ModelFiles } from './model.js';
+import { VectorIndex } from '../query/vector-index.js';
 
 const OFFLINE_MODULE = './offline/index.js';
 
@@ -23,6 +24,9 @@ export function modelOptions(config: Pick<Config, 'modelDir' | 'modelCacheDir'>)
 
 export interface EmbeddingService {
   indexer: EmbeddingIndexer;
+  client: EmbedClient;
+  /** Every vector of the active model, kept current as vectors land. */
+  index: VectorIndex;
   files: ModelFiles;
   stop(): Promise<void>;
 }
@@ -32,6 +36,9 @@ export async function startEmbedding(config: Config, store: Store, metrics: Inge
   const client = await EmbedClient.start(files, { threads: config.embedThreads }, config.embedNice);
   log.info({ model: client.modelId, dimension: client.dimension, origin: files.origin, dir: files.dir }, 'embedding model loaded');
   const conn = await store.connect();
+  const index = new VectorIndex(client.modelId, client.dimension);
+  const loaded = await index.load(conn);
+  log.info({ vectors: loaded, model: client.modelId }, 'vector index loaded');
   const indexer = new EmbeddingIndexer(conn, client, { batchSize: config.embedBatchSize, maxBacklog: config.embedMaxBacklog, cacheEntries: 20_000 }, log, {
     onBatch(s) {
       metrics.embeddings.inc({ source: 'model' }, s.embedded);
@@ -42,10 +49,16 @@ export async function startEmbedding(config: Config, store: Store, metrics: Inge
       metrics.embedTokens.inc({ kind: 'padded' }, s.paddedTokens);
     },
     onBacklog: (n) => metrics.embedBacklog.set(n),
+    onVectors(rows) {
+      for (const r of rows)
+        index.add({ ...r, timestampMs: r.timestamp.getTime(), scale: r.vector.scale, values: r.vector.values });
+    },
   });
   await indexer.start();
   return {
     indexer,
+    client,
+    index,
     files,
     async stop() {
       await indexer.stop();

@@ -1,6 +1,6 @@
 // All status mapping lives here: typed errors → gRPC status and HTTP status, one table.
 import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { InvalidInputError, RetryableError, TooLargeError, UnauthenticatedError } from '../errors.js';
+import { DeadlineError, InvalidInputError, RetryableError, TooLargeError, UnauthenticatedError } from '../errors.js';
 import { CONTENT_TYPE, encodeStatus, type Encoding } from './codec.js';
 
 export class MethodNotAllowedError extends Error {
@@ -31,6 +31,7 @@ export function classify(err: unknown): WireStatus {
   if (err instanceof UnauthenticatedError) return { grpc: GrpcStatus.UNAUTHENTICATED, http: 401, message, internal: false };
   if (err instanceof MethodNotAllowedError) return { grpc: GrpcStatus.UNIMPLEMENTED, http: 405, message, internal: false };
   if (err instanceof UnsupportedMediaTypeError) return { grpc: GrpcStatus.INVALID_ARGUMENT, http: 415, message, internal: false };
+  if (err instanceof DeadlineError) return { grpc: GrpcStatus.DEADLINE_EXCEEDED, http: 504, message, internal: false };
   if (err instanceof NotFoundError) return { grpc: GrpcStatus.UNIMPLEMENTED, http: 404, message, internal: false };
   return { grpc: GrpcStatus.INTERNAL, http: 500, message: `internal error: ${message}`, internal: true };
 }

@@ -92,7 +92,10 @@ export class HttpReceiver {
     const enc: Encoding = encodingOf(req.headers['content-type']) ?? 'json';
     let reply: HttpReply;
     try {
-      const byMethod = this.routes.get(url.pathname);
+      // Exact paths first, then prefixes registered with a trailing '/' (e.g. /v1/query/).
+      const byMethod =
+        this.routes.get(url.pathname) ??
+        [...this.routes.entries()].find(([path]) => path.endsWith('/') && url.pathname.startsWith(path))?.[1];
       if (!byMethod) throw new NotFoundError(`no route for ${url.pathname}`);
       const handler = byMethod.get(req.method ?? '');
       if (!handler) {

@@ -3,6 +3,10 @@
 import { splitHostPort, type Config } from '../config/config.js';
 import { startEmbedding, type EmbeddingService } from '../embed/service.js';
 import { GroupCommitQueue } from '../pipeline/group-commit.js';
+import { QueryLibrary } from '../query/library.js';
+import { isQueryName, QUERY_NAMES } from '../query/params.js';
+import { ReadPool } from '../query/pool.js';
+import { NotFoundError } from '../receiver/errors.js';
 import { GrpcReceiver } from '../receiver/grpc.js';
 import { HttpReceiver, TRACES_PATH, tracesRoute } from '../receiver/http.js';
 import { inlineDecoder } from '../receiver/decode.js';
@@ -14,6 +18,7 @@ import { IngestMetrics } from '../telemetry/metrics.js';
 
 export interface RunningServer {
   readonly store: Store;
+  readonly queries: QueryLibrary;
   /** Resolves once the embedding model is loaded (or failed to load, or embedding is off). */
   embedding(): Promise<EmbeddingService | null>;
   readonly metrics: IngestMetrics;
@@ -74,12 +79,24 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       return json(202, await embedding.indexer.coverage());
     });
 
+  const readPool = await ReadPool.open(() => store.connect(), config.queryConnections, config.queryTimeoutMs);
+  const queries = new QueryLibrary(readPool, () => (embedding ? { index: embedding.index, embedder: embedding.client } : null));
+  http.route('GET', '/v1/query/', async (_req, url) => {
+    const name = url.pathname.slice('/v1/query/'.length);
+    if (!isQueryName(name)) throw new NotFoundError(`no query ${JSON.stringify(name)}: known are ${QUERY_NAMES.join(', ')}`);
+    const params: Record<string, unknown> = Object.fromEntries(url.searchParams);
+    const explain = params.explain === 'true' || params.explain === '1';
+    delete params.explain;
+    return json(200, await queries.run(name, params, { explain }));
+  });
+
   let grpc: GrpcReceiver;
   try {
     grpc = await GrpcReceiver.start({ ...grpcAddr, maxMessageBytes: config.maxMessageBytes }, deps, log);
     await http.start();
   } catch (err) {
     await pool?.close();
+    readPool.close();
     await store.close();
     throw err;
   }
@@ -98,6 +115,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   let stopping: Promise<void> | null = null;
   return {
     store,
+    queries,
     metrics,
     grpcPort: grpc.port,
     httpPort: http.port,
@@ -112,6 +130,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         await embeddingStarted;
         await embedding?.stop();
         await pool?.close();
+        readPool.close();
         await store.close();
         log.info('stopped cleanly');
       })();

@@ -1,0 +1,363 @@
+// The one query library behind the CLI, the HTTP API and code: the review's questions (§3.1,
+// §3.2), answered from the summary tables and the in-process vector index.
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { InvalidInputError, RetryableError } from '../errors.js';
+import { sketchQuantile } from '../store/summaries.js';
+import { QUERY_PARAMS, type QueryName, type QueryParams } from './params.js';
+import type { ReadPool } from './pool.js';
+import { readOnlySelect } from './sql-guard.js';
+import type { VectorHit, VectorIndex } from './vector-index.js';
+
+export interface TextEmbedder {
+  readonly modelId: string;
+  embed(texts: string[]): Promise<{ vectors: Float32Array[] }>;
+}
+
+export interface QueryResult {
+  query: QueryName;
+  params: Record<string, unknown>;
+  rows: Record<string, unknown>[];
+  /** Recommendation and other answers that are not a table. */
+  answer?: Record<string, unknown>;
+  notes: string[];
+  explain?: string;
+  took_ms: number;
+}
+
+export interface QueryOptions {
+  explain?: boolean;
+  now?: Date;
+}
+
+type Sql = { text: string; values: DuckDBValue[] };
+
+const DAY_MS = 86_400_000;
+
+/** Wilson score interval for a proportion, 95%. */
+export function wilson(successes: number, n: number, z = 1.96): [number, number] {
+  if (n === 0) return [0, 1];
+  const p = successes / n;
+  const d = 1 + (z * z) / n;
+  const c = p + (z * z) / (2 * n);
+  const m = z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
+  return [Math.max(0, (c - m) / d), Math.min(1, (c + m) / d)];
+}
+
+function where(conds: [string, DuckDBValue | undefined][], values: DuckDBValue[]): string {
+  const parts: string[] = [];
+  for (const [cond, v] of conds) {
+    if (v === undefined) continue;
+    values.push(v);
+    parts.push(cond.replace('?', `$${values.length}`));
+  }
+  return parts.length ? `WHERE ${parts.join(' AND ')}` : '';
+}
+
+const plain = (v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v instanceof Date ? v.toISOString() : v);
+const plainRow = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.isArray(v) ? v.map(plain) : plain(v)]));
+
+export interface TierEvidence {
+  model_tier: string;
+  evidence: number;
+  success_rate: number;
+  success_interval: [number, number];
+  avg_quality: number | null;
+  avg_cost: number;
+}
+
+export class QueryLibrary {
+  constructor(
+    private readonly pool: ReadPool,
+    private readonly vectors: () => { index: VectorIndex; embedder: TextEmbedder } | null,
+  ) {}
+
+  /** Validates raw parameters (strings from a URL or flags are coerced) and runs the query. */
+  async run(name: QueryName, raw: Record<string, unknown>, opts: QueryOptions = {}): Promise<QueryResult> {
+    const parsed = QUERY_PARAMS[name].safeParse(raw);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]!;
+      const field = i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(', ') : '');
+      throw new InvalidInputError(`${name}: ${field ? `${field}: ` : ''}${i.message}`);
+    }
+    const started = performance.now();
+    const params = parsed.data as Record<string, unknown>;
+    const now = opts.now ?? new Date();
+    const result = await this.dispatch(name, params, now, opts.explain ?? false);
+    return { query: name, params, ...result, took_ms: Math.round((performance.now() - started) * 100) / 100 };
+  }
+
+  private dispatch(name: QueryName, p: Record<string, unknown>, now: Date, explain: boolean): Promise<Omit<QueryResult, 'query' | 'params' | 'took_ms'>> {
+    switch (name) {
+      case 'similar':
+        return this.similar(p as QueryParams<'similar'>, now, explain);
+      case 'tiers':
+        return this.tiers(p as QueryParams<'tiers'>, now, explain);
+      case 'patterns':
+        return this.sqlQuery(this.patternsSql(p as QueryParams<'patterns'>), explain);
+      case 'pools':
+        return this.sqlQuery(this.poolsSql(p as QueryParams<'pools'>, now), explain);
+      case 'cost-error':
+        return this.sqlQuery(this.costErrorSql(p as QueryParams<'cost-error'>, now), explain);
+      case 'recommend':
+        return this.recommend(p as QueryParams<'recommend'>, now);
+      case 'sql':
+        return this.sql(p as QueryParams<'sql'>, explain);
+    }
+  }
+
+  private async read(sql: Sql, explain: boolean): Promise<{ rows: Record<string, unknown>[]; explain?: string }> {
+    return this.pool.use(async (conn) => {
+      const rows = ((await conn.runAndReadAll(sql.text, sql.values)).getRowObjectsJS() as Record<string, unknown>[]).map(plainRow);
+      if (!explain) return { rows };
+      return { rows, explain: await explainAnalyze(conn, sql) };
+    });
+  }
+
+  private async sqlQuery(sql: Sql, explain: boolean) {
+    const r = await this.read(sql, explain);
+    return { rows: r.rows, explain: r.explain, notes: [] as string[] };
+  }
+
+  private sinceDate(now: Date, days: number): Date {
+    return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - (days - 1) * DAY_MS);
+  }
+
+  private tierFilter(p: { task_type?: string; repo?: string; days: number }, now: Date, values: DuckDBValue[]): string {
+    return where(
+      [
+        ['date >= ?::DATE', this.sinceDate(now, p.days).toISOString().slice(0, 10)],
+        ['task_type = ?', p.task_type],
+        ['repo = ?', p.repo],
+      ],
+      values,
+    );
+  }
+
+  private async tiers(p: QueryParams<'tiers'>, now: Date, explain: boolean) {
+    const values: DuckDBValue[] = [];
+    const filter = this.tierFilter(p, now, values);
+    const sums: Sql = {
+      text: `SELECT model_tier, sum(total_executions)::BIGINT AS total, sum(successful_count)::BIGINT AS successful,
+          sum(successful_count) / sum(total_executions) AS success_rate,
+          sum(sum_duration) / sum(total_executions) AS avg_duration, sum(sum_cost) / sum(total_executions) AS avg_cost,
+          sum(sum_quality) / nullif(sum(quality_count), 0) AS avg_quality
+        FROM tier_performance_mv ${filter} GROUP BY model_tier`,
+      values,
+    };
+    const sketch: Sql = { text: `SELECT model_tier, bucket, sum(count)::BIGINT AS count FROM tier_duration_sketch ${filter} GROUP BY model_tier, bucket`, values };
+    const [a, b] = await Promise.all([this.read(sums, explain), this.read(sketch, false)]);
+    const byTier = new Map<string, { bucket: number; count: number }[]>();
+    for (const r of b.rows) {
+      const t = String(r.model_tier);
+      if (!byTier.has(t)) byTier.set(t, []);
+      byTier.get(t)!.push({ bucket: Number(r.bucket), count: Number(r.count) });
+    }
+    const rows = a.rows
+      .map((r): Record<string, unknown> => ({ ...r, p95_duration: sketchQuantile(byTier.get(String(r.model_tier)) ?? [], 0.95) }))
+      .sort((x, y) => (Number(y.avg_quality ?? -1) - Number(x.avg_quality ?? -1)) || Number(x.avg_duration) - Number(y.avg_duration));
+    return {
+      rows,
+      explain: a.explain,
+      notes: ['days count whole UTC days, today included; p95_duration comes from a log-bucket sketch, within ±1% of the exact nearest-rank p95'],
+    };
+  }
+
+  private patternsSql(p: QueryParams<'patterns'>): Sql {
+    const values: DuckDBValue[] = [];
+    const filter = where([['repo = ?', p.repo]], values);
+    values.push(p.min_usage, p.limit);
+    return {
+      text: `SELECT solution_summary, sum(usage_count)::BIGINT AS usage_count, sum(success_count)::BIGINT AS success_count,
+          sum(success_count) / sum(usage_count) AS success_rate, sum(sum_quality) / nullif(sum(quality_count), 0) AS avg_quality,
+          list_sort(list_distinct(flatten(list(task_types)))) AS task_types, list_sort(list(DISTINCT repo)) AS repos,
+          min(first_seen) AS first_seen, max(last_seen) AS last_seen
+        FROM solution_patterns_mv ${filter} GROUP BY solution_summary
+        HAVING sum(usage_count) >= $${values.length - 1}
+        ORDER BY success_rate DESC, avg_quality DESC NULLS LAST, usage_count DESC, solution_summary LIMIT $${values.length}`,
+      values,
+    };
+  }
+
+  private poolsSql(p: QueryParams<'pools'>, now: Date): Sql {
+    const values: DuckDBValue[] = [];
+    const since = new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 - (p.days * 24 - 1) * 3_600_000);
+    const filter = where([['hour >= ?::TIMESTAMP', since.toISOString()], ['repo = ?', p.repo]], values);
+    return {
+      text: `SELECT pool_type, hour, sum(total_tasks)::BIGINT AS total_tasks, sum(successful_tasks)::BIGINT AS successful_tasks,
+          sum(successful_tasks) / sum(total_tasks) AS success_rate, sum(sum_duration) / sum(total_tasks) AS avg_duration,
+          sum(sum_cost) / sum(total_tasks) AS avg_cost
+        FROM pool_performance_mv ${filter} GROUP BY pool_type, hour ORDER BY hour DESC, pool_type`,
+      values,
+    };
+  }
+
+  private costErrorSql(p: QueryParams<'cost-error'>, now: Date): Sql {
+    const values: DuckDBValue[] = [];
+    const filter = this.tierFilter({ days: p.days }, now, values);
+    const col = p.by === 'tier' ? 'model_tier' : 'task_type';
+    return {
+      text: `SELECT ${col} AS ${p.by}, sum(total_executions)::BIGINT AS executions,
+          sum(sum_cost_estimate) / sum(total_executions) AS avg_estimate, sum(sum_cost) / sum(total_executions) AS avg_actual,
+          (sum(sum_cost) - sum(sum_cost_estimate)) / sum(total_executions) AS mean_error,
+          sum(sum_abs_cost_error) / sum(total_executions) AS mean_abs_error,
+          100 * sum(sum_abs_cost_error) / nullif(sum(sum_cost_estimate), 0) AS abs_error_pct
+        FROM tier_performance_mv ${filter} GROUP BY ${col} ORDER BY abs_error_pct DESC NULLS LAST`,
+      values,
+    };
+  }
+
+  private vectorsOrFail() {
+    const v = this.vectors();
+    if (!v) throw new RetryableError('no embedding model is loaded yet: similarity queries are unavailable', 5);
+    return v;
+  }
+
+  private async embedOne(embedder: TextEmbedder, text: string): Promise<Float32Array> {
+    return (await embedder.embed([text])).vectors[0]!;
+  }
+
+  private async similar(p: QueryParams<'similar'>, now: Date, explain: boolean) {
+    const { index, embedder } = this.vectorsOrFail();
+    const hits = index.search(await this.embedOne(embedder, p.text), {
+      limit: p.limit,
+      repo: p.repo,
+      sinceMs: now.getTime() - p.days * DAY_MS,
+      threshold: p.threshold,
+    });
+    const rows = await this.fetchExecutions(hits, explain);
+    return {
+      rows: rows.rows,
+      explain: rows.explain,
+      notes: [`exact cosine over ${index.size} int8 vectors of model ${index.modelId}`],
+    };
+  }
+
+  private async fetchExecutions(hits: VectorHit[], explain: boolean) {
+    if (hits.length === 0) return { rows: [] as Record<string, unknown>[] };
+    const ids = hits.map((h) => h.task_id);
+    if (!ids.every((id) => /^[0-9a-f-]{36}$/.test(id))) throw new Error('corrupt task id in the vector index');
+    const got = await this.read(
+      {
+        text: `SELECT task_id::VARCHAR AS task_id, timestamp, task_type, repo, model_tier, pool_type, success, duration_seconds, quality_score
+          FROM executions WHERE task_id IN (${ids.map((id) => `'${id}'`).join(', ')})`,
+        values: [],
+      },
+      explain,
+    );
+    const byId = new Map(got.rows.map((r) => [String(r.task_id), r]));
+    return {
+      rows: hits.flatMap((h) => {
+        const r = byId.get(h.task_id);
+        return r ? [{ ...r, similarity: Math.round(h.similarity * 1e4) / 1e4 }] : [];
+      }),
+      explain: got.explain,
+    };
+  }
+
+  private async recommend(p: QueryParams<'recommend'>, now: Date) {
+    const { index, embedder } = this.vectorsOrFail();
+    const hits = index.search(await this.embedOne(embedder, p.text), { limit: p.k, repo: p.repo, threshold: p.min_similarity });
+    const taskType = p.task_type ?? majority(hits.map((h) => h.task_type));
+    const notes: string[] = [];
+    let basis = 'similar_executions';
+    let evidence = tierEvidence(hits.map((h) => ({ tier: h.model_tier, success: h.success, quality: h.quality_score, cost: h.actual_cost, n: 1 })));
+    if (!evidence.some((e) => e.evidence >= p.min_evidence)) {
+      notes.push(`similar evidence is thin (${hits.length} similar executions, no tier with ${p.min_evidence}); falling back to the history of task type ${taskType ?? '(unknown)'}`);
+      basis = 'task_type_history';
+      evidence = taskType ? await this.typeHistory(taskType, p.repo, now) : [];
+    }
+    const usable = evidence.filter((e) => e.evidence >= p.min_evidence);
+    const meets = usable.filter((e) => e.success_rate >= p.success_target && e.avg_quality !== null && e.avg_quality >= p.quality_target);
+    let recommended: string | null = null;
+    let reason: string;
+    if (usable.length === 0) {
+      reason = `no recommendation: no tier has ${p.min_evidence} or more executions to judge by`;
+      basis = 'insufficient_evidence';
+    } else if (meets.length > 0) {
+      const pick = meets.reduce((a, b) => (b.avg_cost < a.avg_cost ? b : a));
+      recommended = pick.model_tier;
+      reason = `${pick.model_tier} is the cheapest tier that meets success ≥ ${p.success_target} and quality ≥ ${p.quality_target} (${pick.evidence} executions)`;
+    } else {
+      const best = usable.reduce((a, b) => (b.success_rate > a.success_rate || (b.success_rate === a.success_rate && (b.avg_quality ?? 0) > (a.avg_quality ?? 0)) ? b : a));
+      recommended = best.model_tier;
+      reason = `no tier meets the targets; ${best.model_tier} has the best success rate`;
+    }
+    return {
+      rows: evidence.map((e) => ({ ...e })) as unknown as Record<string, unknown>[],
+      answer: { recommended_tier: recommended, basis, task_type: taskType, reason, similar_executions: hits.length, quality_target: p.quality_target, success_target: p.success_target },
+      notes,
+    };
+  }
+
+  private async typeHistory(taskType: string, repo: string | undefined, now: Date): Promise<TierEvidence[]> {
+    const values: DuckDBValue[] = [];
+    const filter = this.tierFilter({ task_type: taskType, repo, days: 90 }, now, values);
+    const r = await this.read(
+      {
+        text: `SELECT model_tier, sum(total_executions)::BIGINT AS n, sum(successful_count)::BIGINT AS s, sum(sum_quality) AS q, sum(quality_count)::BIGINT AS qn, sum(sum_cost) AS c
+          FROM tier_performance_mv ${filter} GROUP BY model_tier`,
+        values,
+      },
+      false,
+    );
+    return r.rows.map((x) => {
+      const n = Number(x.n);
+      return {
+        model_tier: String(x.model_tier),
+        evidence: n,
+        success_rate: Number(x.s) / n,
+        success_interval: wilson(Number(x.s), n),
+        avg_quality: Number(x.qn) > 0 ? Number(x.q) / Number(x.qn) : null,
+        avg_cost: Number(x.c) / n,
+      };
+    });
+  }
+
+  private async sql(p: QueryParams<'sql'>, explain: boolean) {
+    return this.pool.use(async (conn) => {
+      const statement = await readOnlySelect(conn, p.query);
+      const reader = await conn.runAndRead(statement);
+      await reader.readUntil(p.max_rows + 1);
+      const all = (reader.getRowObjectsJS() as Record<string, unknown>[]).map(plainRow);
+      const rows = all.slice(0, p.max_rows);
+      const notes = all.length > p.max_rows ? [`truncated at ${p.max_rows} rows`] : [];
+      return { rows, notes, explain: explain ? await explainAnalyze(conn, { text: statement, values: [] }) : undefined };
+    });
+  }
+}
+
+async function explainAnalyze(conn: DuckDBConnection, sql: Sql): Promise<string> {
+  const r = await conn.runAndReadAll(`EXPLAIN ANALYZE ${sql.text}`, sql.values);
+  return r.getRows().map((row) => String(row[row.length - 1])).join('\n');
+}
+
+function majority(xs: string[]): string | undefined {
+  const m = new Map<string, number>();
+  for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
+  return [...m.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+
+function tierEvidence(items: { tier: string; success: boolean; quality: number | null; cost: number; n: number }[]): TierEvidence[] {
+  const m = new Map<string, { n: number; s: number; q: number; qn: number; c: number }>();
+  for (const i of items) {
+    const a = m.get(i.tier) ?? { n: 0, s: 0, q: 0, qn: 0, c: 0 };
+    a.n++;
+    if (i.success) a.s++;
+    if (i.quality !== null) {
+      a.q += i.quality;
+      a.qn++;
+    }
+    a.c += i.cost;
+    m.set(i.tier, a);
+  }
+  return [...m.entries()]
+    .map(([tier, a]) => ({
+      model_tier: tier,
+      evidence: a.n,
+      success_rate: a.s / a.n,
+      success_interval: wilson(a.s, a.n),
+      avg_quality: a.qn ? a.q / a.qn : null,
+      avg_cost: a.c / a.n,
+    }))
+    .sort((x, y) => x.avg_cost - y.avg_cost);
+}

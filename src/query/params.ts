@@ -1,0 +1,59 @@
+// The parameters of every query: one zod schema each, shared by the HTTP API (query strings),
+// the CLI (flags) and code. Strings are coerced, so "?days=7" and `--days 7` both work.
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
+const text = z.string().trim().min(1, 'must not be empty');
+const optionalText = z.string().trim().min(1).optional();
+
+export const QUERY_PARAMS = {
+  similar: z.strictObject({
+    text,
+    repo: optionalText,
+    days: int(1, 36500).default(90),
+    limit: int(1, 1000).default(10),
+    threshold: num(-1, 1).default(0.7),
+  }),
+  tiers: z.strictObject({
+    task_type: optionalText,
+    repo: optionalText,
+    days: int(1, 36500).default(30),
+  }),
+  patterns: z.strictObject({
+    repo: optionalText,
+    min_usage: int(1, 1_000_000).default(10),
+    limit: int(1, 1000).default(10),
+  }),
+  pools: z.strictObject({
+    repo: optionalText,
+    days: int(1, 36500).default(7),
+  }),
+  'cost-error': z.strictObject({
+    by: z.enum(['tier', 'task_type']).default('tier'),
+    days: int(1, 36500).default(90),
+  }),
+  recommend: z.strictObject({
+    text,
+    repo: optionalText,
+    task_type: optionalText,
+    quality_target: num(0, 100).default(80),
+    success_target: num(0, 1).default(0.8),
+    k: int(5, 1000).default(50),
+    /** Past executions less similar than this are not evidence. */
+    min_similarity: num(-1, 1).default(0.5),
+    min_evidence: int(1, 1000).default(5),
+  }),
+  sql: z.strictObject({
+    query: text,
+    max_rows: int(1, 100_000).default(1000),
+  }),
+} as const;
+
+export type QueryName = keyof typeof QUERY_PARAMS;
+export const QUERY_NAMES = Object.keys(QUERY_PARAMS) as QueryName[];
+export type QueryParams<N extends QueryName> = z.output<(typeof QUERY_PARAMS)[N]>;
+
+export function isQueryName(s: string): s is QueryName {
+  return Object.prototype.hasOwnProperty.call(QUERY_PARAMS, s);
+}

@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { ExecutionRow } from '../../src/convert/record.js';
+import { bucketValue, sketchBucket } from '../../src/store/summaries.js';
+import { row } from '../helpers/rows.js';
+import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { writeTinyModel } from '../helpers/tiny-model.js';
+
+const HOUR = 3_600_000;
+
+describe('query library on a hand-made fixture', () => {
+  let t: TestServer;
+  const now = new Date();
+  const at = (hoursAgo: number) => new Date(Math.floor(now.getTime() / HOUR) * HOUR - hoursAgo * HOUR + 60_000);
+  let n = 0;
+  const make = (over: Partial<ExecutionRow>) => row(++n, { timestamp: at(2), pool_type: 'p1', duration_seconds: 10, ...over });
+
+  before(async () => {
+    t = await startTestServer({ embed: true, modelDir: writeTinyModel(join(tempDir(), 'tiny')) });
+    const rows: ExecutionRow[] = [];
+    for (let i = 0; i < 6; i++) {
+      // docs: small is as good as large and ten times cheaper.
+      rows.push(make({ repo: 'r1', task_type: 'docs', task_description: 'docs readme', model_tier: 'small', success: true, quality_score: 90, actual_cost: 0.01, cost_estimate: 0.02, solution_summary: 'rewrite readme' }));
+      rows.push(make({ repo: 'r1', task_type: 'docs', task_description: 'docs readme', model_tier: 'large', success: true, quality_score: 90, actual_cost: 0.1, cost_estimate: 0.1, solution_summary: 'rewrite readme' }));
+      // refactor: large clearly wins.
+      rows.push(make({ repo: 'r1', task_type: 'refactor', task_description: 'refactor auth middleware', model_tier: 'small', success: i < 2, quality_score: 50, actual_cost: 0.01, cost_estimate: 0.01 }));
+      rows.push(make({ repo: 'r1', task_type: 'refactor', task_description: 'refactor auth middleware', model_tier: 'large', success: true, quality_score: 95, actual_cost: 0.2, cost_estimate: 0.1, pool_type: 'p2', timestamp: at(30) }));
+    }
+    // Thin: two executions in r2, and an old one outside every window.
+    rows.push(make({ repo: 'r2', task_type: 'migration', task_description: 'migration database', model_tier: 'medium' }));
+    rows.push(make({ repo: 'r2', task_type: 'migration', task_description: 'migration database', model_tier: 'medium' }));
+    rows.push(make({ repo: 'r1', task_type: 'docs', task_description: 'docs readme', model_tier: 'small', timestamp: new Date(now.getTime() - 400 * 24 * HOUR) }));
+    await t.server.store.writer.commit({ executions: rows, rejected: [] });
+    const e = await t.server.embedding();
+    e!.indexer.enqueue(rows);
+    await e!.indexer.idle();
+  });
+  after(() => t.close());
+
+  const q = (name: Parameters<TestServer['server']['queries']['run']>[0], params: Record<string, unknown>) => t.server.queries.run(name, params, { now });
+
+  it('tiers: counts, rates, averages and p95 per tier, with filters', async () => {
+    const r = await q('tiers', { task_type: 'docs', repo: 'r1' });
+    assert.deepEqual(r.rows.map((x) => x.model_tier).sort(), ['large', 'small']);
+    const small = r.rows.find((x) => x.model_tier === 'small')!;
+    assert.equal(small.total, 6, 'the 400-day-old one is outside the 30-day window');
+    assert.equal(small.successful, 6);
+    assert.equal(small.success_rate, 1);
+    assert.ok(Math.abs(Number(small.avg_cost) - 0.01) < 1e-12);
+    assert.equal(small.avg_quality, 90);
+    assert.equal(small.avg_duration, 10);
+    assert.equal(small.p95_duration, bucketValue(sketchBucket(10)));
+    assert.ok(Math.abs(Number(small.p95_duration) - 10) <= 0.1);
+    const all = await q('tiers', { days: 1000 });
+    assert.equal(all.rows.reduce((s, x) => s + Number(x.total), 0), 27);
+    const refactorSmall = (await q('tiers', { task_type: 'refactor' })).rows.find((x) => x.model_tier === 'small')!;
+    assert.ok(Math.abs(Number(refactorSmall.success_rate) - 2 / 6) < 1e-12);
+  });
+
+  it('patterns: usage, success rate and quality, with a minimum usage', async () => {
+    const r = await q('patterns', { min_usage: 10 });
+    assert.equal(r.rows.length, 1);
+    assert.equal(r.rows[0]!.solution_summary, 'rewrite readme');
+    assert.equal(r.rows[0]!.usage_count, 12);
+    assert.equal(r.rows[0]!.success_rate, 1);
+    assert.deepEqual(r.rows[0]!.task_types, ['docs']);
+    assert.equal((await q('patterns', { min_usage: 13 })).rows.length, 0);
+    assert.equal((await q('patterns', { repo: 'r2', min_usage: 1 })).rows.length, 0);
+  });
+
+  it('pools: hourly rows within the window', async () => {
+    const r = await q('pools', { days: 1 });
+    assert.deepEqual(new Set(r.rows.map((x) => x.pool_type)), new Set(['p1']), 'p2 ran 30 hours ago, outside one day');
+    assert.equal(r.rows.reduce((s, x) => s + Number(x.total_tasks), 0), 20);
+    assert.equal((await q('pools', { days: 2 })).rows.reduce((s, x) => s + Number(x.total_tasks), 0), 26);
+  });
+
+  it('cost-error: mean and absolute error of the estimates by tier', async () => {
+    const r = await q('cost-error', { by: 'tier' });
+    const small = r.rows.find((x) => x.tier === 'small')!;
+    // docs small: actual 0.01 vs 0.02 (×6); refactor small: exact (×6); 12 executions.
+    assert.equal(small.executions, 12);
+    assert.ok(Math.abs(Number(small.mean_abs_error) - 0.005) < 1e-12);
+    assert.ok(Math.abs(Number(small.mean_error) + 0.005) < 1e-12);
+    assert.ok(Math.abs(Number(small.abs_error_pct) - (100 * 0.06) / 0.18) < 1e-9);
+  });
+
+  // The tiny model averages word vectors, so the content's boilerplate ("Task: … | Repository: …")
+  // keeps similarities low; the thresholds below sit between the groups it separates.
+  it('similar: exact cosine with repo, window and threshold filters', async () => {
+    const r = await q('similar', { text: 'docs readme', limit: 5, threshold: 0.32 });
+    assert.equal(r.rows.length, 5);
+    for (const x of r.rows) assert.equal(x.task_type, 'docs');
+    const sims = r.rows.map((x) => Number(x.similarity));
+    assert.deepEqual(sims, [...sims].sort((a, b) => b - a), 'best first');
+    assert.equal((await q('similar', { text: 'docs readme', repo: 'r2', threshold: 0.32 })).rows.length, 0);
+    const all = await q('similar', { text: 'docs readme', limit: 100, threshold: 0.32 });
+    assert.equal(all.rows.length, 12, 'the 400-day-old one is outside the 90-day window');
+    assert.equal((await q('similar', { text: 'docs readme', limit: 100, threshold: 0.32, days: 500 })).rows.length, 13);
+    const everything = await q('similar', { text: 'docs readme', limit: 100, threshold: -1 });
+    assert.equal(everything.rows.length, 26, 'no threshold: every execution in the window');
+    assert.deepEqual(Object.keys(everything.rows[0]!).sort(), ['duration_seconds', 'model_tier', 'pool_type', 'quality_score', 'repo', 'similarity', 'success', 'task_id', 'task_type', 'timestamp']);
+  });
+
+  it('recommend: the cheaper tier when it is as good; the better tier when it is not', async () => {
+    const docs = await q('recommend', { text: 'docs readme', quality_target: 85, min_similarity: 0.32 });
+    assert.equal(docs.answer!.recommended_tier, 'small');
+    assert.equal(docs.answer!.basis, 'similar_executions');
+    const refactor = await q('recommend', { text: 'refactor auth middleware', quality_target: 85, min_similarity: 0.29 });
+    assert.equal(refactor.answer!.recommended_tier, 'large');
+    const ev = refactor.rows.find((x) => x.model_tier === 'small')!;
+    assert.equal(ev.evidence, 6);
+    const [lo, hi] = ev.success_interval as [number, number];
+    assert.ok(lo < 1 / 3 && hi > 1 / 3 && lo > 0.05 && hi < 0.75, `Wilson interval ${lo}..${hi}`);
+  });
+
+  it('recommend: refuses to extrapolate from thin evidence', async () => {
+    const r = await q('recommend', { text: 'migration database', repo: 'r2', min_similarity: 0 });
+    assert.equal(r.answer!.recommended_tier, null);
+    assert.equal(r.answer!.basis, 'insufficient_evidence');
+    assert.match(r.notes.join(' '), /similar evidence is thin .* falling back to the history of task type migration/);
+  });
+
+  it('sql: runs one SELECT with a row limit, rejects writes', async () => {
+    const r = await q('sql', { query: 'SELECT task_type, count(*) AS n FROM executions GROUP BY ALL ORDER BY ALL', max_rows: 2 });
+    assert.equal(r.rows.length, 2);
+    assert.deepEqual(r.notes, ['truncated at 2 rows']);
+    for (const bad of ['DELETE FROM executions', 'INSERT INTO feedback VALUES (1)', 'DROP TABLE executions', 'SELECT 1; SELECT 2', "COPY executions TO '/tmp/x.csv'", 'ATTACH \'/tmp/other.duckdb\'']) {
+      await assert.rejects(q('sql', { query: bad }), /sql: /, bad);
+    }
+    assert.equal((await t.rows('SELECT count(*)::INT n FROM executions'))[0]!.n, 27);
+  });
+
+  it('explain prints the plan; bad parameters name the field', async () => {
+    const r = await t.server.queries.run('tiers', {}, { explain: true });
+    assert.match(r.explain ?? '', /tier_performance_mv/i);
+    await assert.rejects(q('tiers', { days: 0 }), /tiers: days: /);
+    await assert.rejects(q('similar', {}), /similar: text: /);
+    await assert.rejects(q('patterns', { bogus: 1 }), /patterns: bogus/);
+  });
+
+  it('the HTTP API gives what the library gives', async () => {
+    for (const [name, qs] of [['tiers', 'task_type=docs&repo=r1'], ['patterns', 'min_usage=10'], ['similar', 'text=docs%20readme&limit=3'], ['recommend', 'text=docs%20readme&quality_target=85&min_similarity=0.32']] as const) {
+      const res = await fetch(`${t.httpUrl}/v1/query/${name}?${qs}`);
+      assert.equal(res.status, 200, name);
+      const body = (await res.json()) as { rows: unknown[]; answer?: unknown };
+      const lib = await t.server.queries.run(name, Object.fromEntries(new URLSearchParams(qs)));
+      assert.deepEqual(body.rows, JSON.parse(JSON.stringify(lib.rows)), name);
+      assert.deepEqual(body.answer, lib.answer === undefined ? undefined : JSON.parse(JSON.stringify(lib.answer)));
+    }
+    const bad = await fetch(`${t.httpUrl}/v1/query/tiers?days=-1`);
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { message: string }).message, /tiers: days/);
+    assert.equal((await fetch(`${t.httpUrl}/v1/query/nope`)).status, 404);
+    const write = await fetch(`${t.httpUrl}/v1/query/sql?query=${encodeURIComponent('DELETE FROM executions')}`);
+    assert.equal(write.status, 400);
+  });
+});
