@@ -2,6 +2,7 @@
 // orb-learn's command line: thin shells over the library, one module a command.
 import { Command } from 'commander';
 import { registerModel } from './commands/model.js';
+import { registerQuery } from './commands/query.js';
 import { registerReembed } from './commands/reembed.js';
 import { registerServe } from './commands/serve.js';
 
@@ -9,4 +10,5 @@ const program = new Command('orb-learn').description('OTLP sidecar that learns f
 registerServe(program);
 registerModel(program);
 registerReembed(program);
+registerQuery(program);
 await program.parseAsync(process.argv);

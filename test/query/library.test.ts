@@ -157,3 +157,37 @@ describe('query library on a hand-made fixture', () => {
     assert.equal(write.status, 400);
   });
 });
+
+describe('orb-learn query on the command line', () => {
+  it('answers from the file when no server runs, and from the server when one does, the same way', async () => {
+    const { runCli, spawnServe } = await import('../helpers/process.js');
+    const dir = tempDir();
+    const db = join(dir, 'q.duckdb');
+    const modelDir = writeTinyModel(join(dir, 'tiny'));
+    // Fill the file through a server (OTLP), then stop it.
+    const srv = await spawnServe(['--db', db], { ORB_EMBED: 'true', ORB_MODEL_DIR: modelDir });
+    const { exportOk, makeExporter, makeSpans, minimalExecution } = await import('../helpers/spans.js');
+    const exporter = makeExporter('grpc', { grpcUrl: `http://${srv.grpcAddress}`, httpUrl: srv.httpUrl });
+    await exportOk(exporter, makeSpans(Array.from({ length: 8 }, (_, i) => ({ attributes: minimalExecution({ 'execution.model_tier': i % 2 ? 'small' : 'large', 'execution.task_description': 'docs readme' }) }))));
+    await exporter.shutdown();
+    const httpAddr = srv.httpUrl.replace('http://', '');
+    const live = await runCli(['query', 'tiers', '--json', '--http', httpAddr, '--db', db]);
+    assert.equal(live.code, 0, live.stderr);
+    srv.child.kill('SIGTERM');
+    await srv.exited;
+    const offline = await runCli(['query', 'tiers', '--json', '--http', httpAddr, '--db', db]);
+    assert.equal(offline.code, 0, offline.stderr);
+    const a = JSON.parse(live.stdout);
+    const b = JSON.parse(offline.stdout);
+    assert.deepEqual(a.rows, b.rows);
+    assert.equal(a.rows.reduce((s: number, r: { total: number }) => s + r.total, 0), 8);
+    const table = await runCli(['query', 'tiers', '--http', httpAddr, '--db', db]);
+    assert.match(table.stdout, /^model_tier\s+total\s+successful/m);
+    const sim = await runCli(['query', 'similar', 'docs readme', '--threshold', '-1', '--json', '--http', httpAddr, '--db', db, '--model-dir', modelDir]);
+    assert.equal(sim.code, 0, sim.stderr);
+    assert.equal(JSON.parse(sim.stdout).rows.length, 8);
+    const bad = await runCli(['query', 'sql', 'DELETE FROM executions', '--http', httpAddr, '--db', db]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /only read-only SELECT/);
+  });
+});
