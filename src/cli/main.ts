@@ -5,10 +5,12 @@ import { registerModel } from './commands/model.js';
 import { registerQuery } from './commands/query.js';
 import { registerReembed } from './commands/reembed.js';
 import { registerServe } from './commands/serve.js';
+import { registerSynth } from './commands/synth.js';
 
 const program = new Command('orb-learn').description('OTLP sidecar that learns from execution spans').showHelpAfterError();
 registerServe(program);
 registerModel(program);
 registerReembed(program);
+registerSynth(program);
 registerQuery(program);
 await program.parseAsync(process.argv);

@@ -7,7 +7,8 @@ import { OnnxEmbedder } from '../../embed/embedder.js';
 import { resolveModel } from '../../embed/model.js';
 import { modelOptions } from '../../embed/service.js';
 import { Store } from '../../store/db.js';
-import { synthesize, type SynthVectors } from '../../synth/write.js';
+import type { Config } from '../../config/config.js';
+import { synthesize, type SynthResult, type SynthVectors } from '../../synth/write.js';
 import { addSettings, fail, MODEL_FLAGS, settings } from '../common.js';
 
 /** 5000, 100_000, 100k, 1M, 1e6. */
@@ -24,8 +25,7 @@ function fileSize(path: string): number {
   return n;
 }
 
-async function loadEmbedder(opts: Record<string, unknown>): Promise<{ vectors: SynthVectors; close(): Promise<void> }> {
-  const config = settings(opts);
+async function loadEmbedder(config: Config): Promise<{ vectors: SynthVectors; close(): Promise<void> }> {
   const hint = 'pass --no-vectors to generate executions without vectors, or --model-dir DIR to use a sentence-transformers ONNX export';
   try {
     const files = await resolveModel(modelOptions(config));
@@ -57,7 +57,7 @@ export function registerSynth(program: Command): void {
     const started = performance.now();
 
     // The model first: a missing one should fail before anything is written.
-    const model = opts.vectors === false ? null : await loadEmbedder(opts);
+    const model = opts.vectors === false ? null : await loadEmbedder(config);
 
     let store: Store;
     try {
@@ -84,7 +84,7 @@ export function registerSynth(program: Command): void {
       cliProgress.Presets.shades_classic,
     );
     bar.start(Math.max(1, rows), 0, { contents: 0 });
-    let result;
+    let result: SynthResult;
     try {
       result = await synthesize(store, {
         rows,
