@@ -46,6 +46,10 @@ export const Config = z.strictObject({
   /** Nice value of the embedding thread, so inference yields the CPU to ingest. */
   embedNice: int(0).max(19).default(10),
   embedMaxBacklog: int(1).default(50_000),
+  /** Seconds between read-only snapshots for analysts (only when something changed); 0 turns them off. */
+  snapshotInterval: int(0).default(60),
+  /** Where the snapshot goes; default beside the database: NAME.snapshot.duckdb. */
+  snapshotPath: z.string().min(1).optional(),
   /** Read connections for queries, beside the writer. */
   queryConnections: int(1).max(64).default(4),
   queryTimeoutMs: int(100).default(10_000),

@@ -31,7 +31,7 @@ export interface EmbeddingService {
   stop(): Promise<void>;
 }
 
-export async function startEmbedding(config: Config, store: Store, metrics: IngestMetrics, log: Logger): Promise<EmbeddingService> {
+export async function startEmbedding(config: Config, store: Store, metrics: IngestMetrics, log: Logger, onWrite: () => void = () => undefined): Promise<EmbeddingService> {
   const files = await resolveModel(modelOptions(config));
   const client = await EmbedClient.start(files, { threads: config.embedThreads }, config.embedNice);
   log.info({ model: client.modelId, dimension: client.dimension, origin: files.origin, dir: files.dir }, 'embedding model loaded');
@@ -50,6 +50,7 @@ export async function startEmbedding(config: Config, store: Store, metrics: Inge
     },
     onBacklog: (n) => metrics.embedBacklog.set(n),
     onVectors(rows) {
+      onWrite();
       for (const r of rows)
         index.add({ ...r, timestampMs: r.timestamp.getTime(), scale: r.vector.scale, values: r.vector.values });
     },

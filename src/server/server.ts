@@ -13,12 +13,14 @@ import { inlineDecoder } from '../receiver/decode.js';
 import { DecodePool } from '../receiver/decode-pool.js';
 import type { ExportDeps } from '../receiver/handler.js';
 import { Store } from '../store/db.js';
+import { defaultSnapshotPath, SnapshotPublisher } from '../store/snapshot.js';
 import type { Logger } from '../telemetry/log.js';
 import { IngestMetrics } from '../telemetry/metrics.js';
 
 export interface RunningServer {
   readonly store: Store;
   readonly queries: QueryLibrary;
+  readonly snapshot: SnapshotPublisher;
   /** Resolves once the embedding model is loaded (or failed to load, or embedding is off). */
   embedding(): Promise<EmbeddingService | null>;
   readonly metrics: IngestMetrics;
@@ -55,6 +57,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         metrics.batches.inc();
         metrics.commitRows.inc(batch.executions.length + batch.rejected.length);
         embedding?.indexer.enqueue(batch.executions);
+        snapshot.markChanged();
         metrics.commitSeconds.observe(seconds);
         metrics.spansDuplicate.inc(result.duplicates);
       },
@@ -79,6 +82,17 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       return json(202, await embedding.indexer.coverage());
     });
 
+  const snapshot = new SnapshotPublisher(
+    await store.connect(),
+    config.snapshotPath ?? defaultSnapshotPath(config.db),
+    config.snapshotInterval * 1000,
+    (info) => {
+      metrics.snapshotSeconds.observe(info.seconds);
+      metrics.snapshotBytes.set(info.bytes);
+      log.info({ path: info.path, bytes: info.bytes, seconds: info.seconds }, 'snapshot published');
+    },
+    (err) => log.error({ err }, 'snapshot failed'),
+  );
   const readPool = await ReadPool.open(() => store.connect(), config.queryConnections, config.queryTimeoutMs);
   const queries = new QueryLibrary(readPool, () => (embedding ? { index: embedding.index, embedder: embedding.client } : null));
   http.route('GET', '/v1/query/', async (_req, url) => {
@@ -101,9 +115,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     throw err;
   }
   ready = true;
+  snapshot.start();
   // The model may need building on a first start: ingest does not wait for it.
   const embeddingStarted = config.embed
-    ? startEmbedding(config, store, metrics, log).then(
+    ? startEmbedding(config, store, metrics, log, () => snapshot.markChanged()).then(
         (e) => {
           embedding = e;
         },
@@ -116,6 +131,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   return {
     store,
     queries,
+    snapshot,
     metrics,
     grpcPort: grpc.port,
     httpPort: http.port,
@@ -127,6 +143,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         log.info('stopping: refusing new requests, finishing in-flight ones');
         await Promise.all([grpc.stop(config.shutdownGraceMs), http.stop(config.shutdownGraceMs)]);
         await queue.drain();
+        await snapshot.stop();
         await embeddingStarted;
         await embedding?.stop();
         await pool?.close();

@@ -139,8 +139,10 @@ interface Template {
   /** Literal parts around the fillers: parts[0] filler[0] parts[1] ... */
   parts: string[];
   fillers: string[];
-  /** The solutions tasks of this template usually end with (a window of the type's summaries). */
+  /** The solutions tasks of this template end with (a window of the type's summaries), the first most often. */
   summaries: Picker<string>;
+  /** The same window, reversed: what a failed attempt had tried. Some patterns work better than others. */
+  failedSummaries: Picker<string>;
 }
 
 interface TypeModel {
@@ -157,13 +159,13 @@ interface RepoModel {
   pool: PoolSpec;
 }
 
-function parseTemplate(s: string, summaries: Picker<string>): Template {
+function parseTemplate(s: string, window: string[]): Template {
   const pieces = s.split(/\{(\w+)\}/);
   const parts: string[] = [];
   const fillers: string[] = [];
   pieces.forEach((p, i) => (i % 2 === 0 ? parts.push(p) : fillers.push(p)));
   for (const f of fillers) if (f !== 'module' && !FILLERS[f]) throw new Error(`template ${JSON.stringify(s)}: unknown filler {${f}}`);
-  return { parts, fillers, summaries };
+  return { parts, fillers, summaries: zipfPicker(window, 1), failedSummaries: zipfPicker([...window].reverse(), 1) };
 }
 
 interface World {
@@ -182,7 +184,7 @@ function buildWorld(): World {
   const types: TypeModel[] = TASK_TYPES.map((spec) => {
     const n = spec.summaries.length;
     const templates = spec.templates.map((s, k) =>
-      parseTemplate(s, zipfPicker([0, 1, 2, 3].map((j) => spec.summaries[(2 * k + j) % n]!), 1)),
+      parseTemplate(s, [0, 1, 2, 3].map((j) => spec.summaries[(2 * k + j) % n]!)),
     );
     return {
       spec,
@@ -357,7 +359,10 @@ function makeRow(rng: Rng, w: World, timestamp: number, seed: number): Execution
   const cpu = measured ? round(duration * (0.2 + 0.7 * rng.next()), 3) : null;
 
   const template = type.templatePicker.pick(rng);
-  const summary = success && rng.chance(0.75) ? template.summaries.pick(rng) : null;
+  // About 40% have none: a crash or timeout leaves nothing to summarize, and not every run reports one.
+  let summary: string | null = null;
+  if (success) summary = rng.chance(0.7) ? template.summaries.pick(rng) : null;
+  else if (errorType !== 'crash' && errorType !== 'timeout') summary = rng.chance(0.45) ? template.failedSummaries.pick(rng) : null;
   const errorMessage = errorType ? ERROR_MESSAGES[errorType][rng.int(ERROR_MESSAGES[errorType].length)]! : null;
 
   const { taskId, traceId, spanId } = rng.ids();

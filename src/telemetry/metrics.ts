@@ -30,6 +30,9 @@ export class IngestMetrics {
   readonly embedTruncated = new Counter({ name: 'orb_embedding_truncated_total', help: 'Texts cut at the token limit before embedding', registers: [this.registry] });
   readonly embedTokens = new Counter({ name: 'orb_embedding_tokens_total', help: 'Tokens fed to the model: real, and padded (real + padding)', labelNames: ['kind'], registers: [this.registry] });
 
+  readonly snapshotSeconds = new Histogram({ name: 'orb_snapshot_duration_seconds', help: 'Time to publish a read-only snapshot', buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers: [this.registry] });
+  readonly snapshotBytes = new Gauge({ name: 'orb_snapshot_bytes', help: 'Size of the last published snapshot', registers: [this.registry] });
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'orb_' });
   }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { startServer } from '../../server/server.js';
 import { createLogger } from '../../telemetry/log.js';
+import { CONFIG_KEYS } from '../../config/config.js';
 import { addSettings, MODEL_FLAGS, settings, type SettingFlag } from '../common.js';
 
 export const SERVE_FLAGS: SettingFlag[] = [
@@ -23,8 +24,16 @@ export const SERVE_FLAGS: SettingFlag[] = [
   ['embedBatchSize', 'N', 'texts per model call (default 32)'],
   ['embedNice', 'N', 'nice value of the embedding thread, 0-19 (default 10)'],
   ['embedMaxBacklog', 'N', 'executions held in memory for embedding (default 50000)'],
+  ['snapshotInterval', 'S', 'seconds between read-only snapshots for analysts, 0 = off (default 60)'],
+  ['snapshotPath', 'PATH', 'where the snapshot goes (default NAME.snapshot.duckdb beside the database)'],
+  ['queryConnections', 'N', 'read connections for queries (default 4)'],
+  ['queryTimeoutMs', 'MS', 'a query running longer is interrupted (default 10000)'],
   ['logLevel', 'LEVEL', 'fatal|error|warn|info|debug|trace|silent (default info)'],
 ];
+
+// Every setting is a serve flag; a setting without a line above would be a bug.
+const missing = CONFIG_KEYS.filter((k) => !SERVE_FLAGS.some(([key]) => key === k));
+if (missing.length) throw new Error(`serve has no flag for ${missing.join(', ')}`);
 
 export function registerServe(program: Command): void {
   const cmd = addSettings(

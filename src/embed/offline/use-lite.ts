@@ -268,7 +268,7 @@ export function convertUseLite(): ConvertedModel {
   const outputName = 'sentence_embedding';
   g.op('Div', [tanh, g.op('Sqrt', [g.op('Max', [sq, g.scalar('l2_eps', l2eps)])])], {}, outputName);
 
-  const source = `${USE_PACKAGE}@${version}: Universal Sentence Encoder lite TF.js graph (model.json + 7 weight shards) converted to ONNX; vocab.json (SentencePiece, 8000 pieces) converted to a Unigram tokenizer.json`;
+  const source = `${USE_PACKAGE}@${version}: Universal Sentence Encoder lite TF.js graph (model.json + 7 weight shards) converted to ONNX; vocab.json (SentencePiece, ${vocab.length} pieces) converted to a Unigram tokenizer.json`;
   const bytes = encodeModel({
     name: 'use_lite',
     inputs: [valueInfo('input_ids', DataType.INT64, ['batch', 'sequence']), valueInfo('attention_mask', DataType.INT64, ['batch', 'sequence'])],
