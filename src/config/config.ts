@@ -14,7 +14,7 @@ const hostPort = z
 
 const int = (min: number) => z.coerce.number().int().min(min);
 
-export const Config = z.strictObject({
+const Settings = z.strictObject({
   db: z.string().min(1).default('./data/learning.duckdb'),
   grpc: hostPort.default('127.0.0.1:4317'),
   http: hostPort.default('127.0.0.1:4318'),
@@ -53,12 +53,25 @@ export const Config = z.strictObject({
   /** Read connections for queries, beside the writer. */
   queryConnections: int(1).max(64).default(4),
   queryTimeoutMs: int(100).default(10_000),
+  /** PEM certificate and key: serve gRPC and HTTP over TLS. */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  /** PEM CA: clients must present a certificate it signed (mTLS). */
+  tlsClientCa: z.string().min(1).optional(),
+  /** Require `Authorization: Bearer <token>` on exports and the query API. */
+  authToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  authTokenFile: z.string().min(1).optional(),
   logLevel: z.enum(LOG_LEVELS).default('info'),
+});
+export const Config = Settings.superRefine((c, ctx) => {
+  if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) ctx.addIssue({ code: 'custom', path: [c.tlsCert ? 'tlsKey' : 'tlsCert'], message: 'tlsCert and tlsKey go together' });
+  if (c.tlsClientCa && !c.tlsCert) ctx.addIssue({ code: 'custom', path: ['tlsClientCa'], message: 'needs tlsCert and tlsKey' });
+  if (c.authToken && c.authTokenFile) ctx.addIssue({ code: 'custom', path: ['authTokenFile'], message: 'give authToken or authTokenFile, not both' });
 });
 export type Config = z.output<typeof Config>;
 export type ConfigKey = keyof Config;
 
-export const CONFIG_KEYS = Object.keys(Config.shape) as ConfigKey[];
+export const CONFIG_KEYS = Object.keys(Settings.shape) as ConfigKey[];
 export const envName = (key: string) => `ORB_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 export const flagName = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 

@@ -3,6 +3,7 @@
 // grpc-js inflates grpc-encoding gzip itself and caps the inflated size at the same limit.
 import { Server, ServerCredentials, type ServiceDefinition, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from '../telemetry/log.js';
+import type { BearerAuth } from './security.js';
 import { classify, toGrpcError } from './errors.js';
 import { handleExportBytes, type ExportDeps } from './handler.js';
 import { TRACE_EXPORT_PATH } from './wire.js';
@@ -12,6 +13,7 @@ export interface GrpcReceiverOptions {
   port: number;
   maxMessageBytes: number;
   credentials?: ServerCredentials;
+  auth?: BearerAuth | null;
 }
 
 const identity = (b: Buffer) => b;
@@ -41,7 +43,10 @@ export class GrpcReceiver {
     });
     server.addService(TRACE_SERVICE, {
       Export(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) {
-        handleExportBytes(call.request, 'protobuf', 'grpc', deps).then(
+        Promise.resolve()
+          .then(() => opts.auth?.check(call.metadata.get('authorization').map(String)))
+          .then(() => handleExportBytes(call.request, 'protobuf', 'grpc', deps))
+          .then(
           (r) => {
             deps.metrics.requests.inc({ transport: 'grpc', outcome: r.partial ? 'partial' : 'ok' });
             callback(null, r.body);

@@ -1,12 +1,14 @@
 // OTLP/HTTP: POST /v1/traces (protobuf or JSON, optionally gzip), beside the routes other
 // stages register (health, metrics, later the query API). Every reply goes through errors.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { InvalidInputError, TooLargeError } from '../errors.js';
 import type { Logger } from '../telemetry/log.js';
 import { CONTENT_TYPE, encodingOf, gunzipCapped, type Encoding } from './codec.js';
 import { classify, MethodNotAllowedError, NotFoundError, toHttpReply, UnsupportedMediaTypeError, type HttpReply } from './errors.js';
 import { handleExportBytes, type ExportDeps } from './handler.js';
+import { httpsOptions, type BearerAuth, type TlsMaterial } from './security.js';
 
 export const TRACES_PATH = '/v1/traces';
 
@@ -16,6 +18,9 @@ export interface HttpReceiverOptions {
   host: string;
   port: number;
   maxMessageBytes: number;
+  tls?: TlsMaterial | null;
+  /** Guards every /v1/ route (exports, queries); health and metrics stay open for probes. */
+  auth?: BearerAuth | null;
 }
 
 /** Reads a body, refusing one past maxBytes without buffering the rest. */
@@ -98,6 +103,7 @@ export class HttpReceiver {
         [...this.routes.entries()].find(([path]) => path.endsWith('/') && url.pathname.startsWith(path))?.[1];
       if (!byMethod) throw new NotFoundError(`no route for ${url.pathname}`);
       const handler = byMethod.get(req.method ?? '');
+      if (url.pathname.startsWith('/v1/')) this.opts.auth?.check(req.headers.authorization);
       if (!handler) {
         res.setHeader('allow', [...byMethod.keys()].join(', '));
         throw new MethodNotAllowedError(`${req.method} is not allowed on ${url.pathname}`);
@@ -117,12 +123,13 @@ export class HttpReceiver {
   }
 
   async start(): Promise<void> {
-    const server = createServer((req, res) => {
+    const handle = (req: IncomingMessage, res: ServerResponse) => {
       this.dispatch(req, res).catch((err: unknown) => {
         this.log.error({ err }, 'http dispatch failed');
         if (!res.headersSent) res.writeHead(500).end();
       });
-    });
+    };
+    const server: Server = this.opts.tls ? createHttpsServer(httpsOptions(this.opts.tls), handle) : createServer(handle);
     server.requestTimeout = 60_000;
     server.headersTimeout = 30_000;
     await new Promise<void>((resolve, reject) => {

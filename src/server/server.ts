@@ -7,6 +7,8 @@ import { QueryLibrary } from '../query/library.js';
 import { isQueryName, QUERY_NAMES } from '../query/params.js';
 import { ReadPool } from '../query/pool.js';
 import { NotFoundError } from '../receiver/errors.js';
+import { BearerAuth, grpcCredentials, readTls } from '../receiver/security.js';
+import { readFileSync } from 'node:fs';
 import { GrpcReceiver } from '../receiver/grpc.js';
 import { HttpReceiver, TRACES_PATH, tracesRoute } from '../receiver/http.js';
 import { inlineDecoder } from '../receiver/decode.js';
@@ -70,7 +72,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   const grpcAddr = splitHostPort(config.grpc);
   const httpAddr = splitHostPort(config.http);
-  const http = new HttpReceiver({ ...httpAddr, maxMessageBytes: config.maxMessageBytes }, log)
+  const tls = config.tlsCert && config.tlsKey ? readTls({ cert: config.tlsCert, key: config.tlsKey, clientCa: config.tlsClientCa }) : null;
+  const token = config.authToken ?? (config.authTokenFile ? readFileSync(config.authTokenFile, 'utf8').trim() : undefined);
+  const auth = token ? new BearerAuth(token) : null;
+  const http = new HttpReceiver({ ...httpAddr, maxMessageBytes: config.maxMessageBytes, tls, auth }, log)
     .route('POST', TRACES_PATH, tracesRoute(deps, config.maxMessageBytes))
     .route('GET', '/healthz', async () => text(200, 'ok\n'))
     .route('GET', '/readyz', async () => (ready ? text(200, 'ready\n') : text(503, 'not ready\n')))
@@ -106,7 +111,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   let grpc: GrpcReceiver;
   try {
-    grpc = await GrpcReceiver.start({ ...grpcAddr, maxMessageBytes: config.maxMessageBytes }, deps, log);
+    grpc = await GrpcReceiver.start({ ...grpcAddr, maxMessageBytes: config.maxMessageBytes, credentials: grpcCredentials(tls), auth }, deps, log);
     await http.start();
   } catch (err) {
     await pool?.close();
@@ -125,7 +130,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         (err: unknown) => log.error({ err }, 'embedding disabled: the model could not be loaded'),
       )
     : Promise.resolve();
-  log.info({ grpc: `${grpcAddr.host}:${grpc.port}`, http: `${httpAddr.host}:${http.port}` }, 'orb-learn ready');
+  log.info({ grpc: `${grpcAddr.host}:${grpc.port}`, http: `${httpAddr.host}:${http.port}`, tls: tls !== null, mtls: tls?.ca != null, auth: auth !== null }, 'orb-learn ready');
 
   let stopping: Promise<void> | null = null;
   return {

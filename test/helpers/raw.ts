@@ -1,7 +1,8 @@
 // Raw OTLP requests for asserting exact statuses and partial_success, which the SDK exporters
 // only log. Encoded by protobufjs from proto/, sent by real grpc-js and node:http clients.
-import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { request } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse, RetryInfo, RpcStatus, TRACE_EXPORT_PATH } from '../../src/receiver/wire.js';
 
 export function encodeRequest(obj: Record<string, unknown>): Buffer {
@@ -23,8 +24,15 @@ export interface GrpcExportClient {
 }
 
 /** One channel, reused: what a collector's exporter does. */
-export function grpcClient(address: string, opts: { gzip?: boolean; maxSend?: number } = {}): GrpcExportClient {
-  const client = new Client(address, credentials.createInsecure(), {
+export interface GrpcClientOptions {
+  gzip?: boolean;
+  maxSend?: number;
+  credentials?: ChannelCredentials;
+  token?: string;
+}
+
+export function grpcClient(address: string, opts: GrpcClientOptions = {}): GrpcExportClient {
+  const client = new Client(address, opts.credentials ?? credentials.createInsecure(), {
     'grpc.max_send_message_length': opts.maxSend ?? 64 * 1024 * 1024,
     ...(opts.gzip ? { 'grpc.default_compression_algorithm': 2 } : {}),
   });
@@ -36,7 +44,11 @@ export function grpcClient(address: string, opts: { gzip?: boolean; maxSend?: nu
           (b: Buffer) => b,
           (b: Buffer) => b,
           body,
-          new Metadata(),
+          (() => {
+            const m = new Metadata();
+            if (opts.token) m.set('authorization', `Bearer ${opts.token}`);
+            return m;
+          })(),
           { deadline: Date.now() + 15_000 },
           (error, response) => resolve(error ? { error } : { response: response! }),
         );
@@ -45,7 +57,7 @@ export function grpcClient(address: string, opts: { gzip?: boolean; maxSend?: nu
   };
 }
 
-export async function grpcExport(address: string, body: Buffer, opts: { gzip?: boolean; maxSend?: number } = {}): Promise<GrpcOutcome> {
+export async function grpcExport(address: string, body: Buffer, opts: GrpcClientOptions = {}): Promise<GrpcOutcome> {
   const client = grpcClient(address, opts);
   try {
     return await client.export(body);
@@ -71,9 +83,10 @@ export interface HttpOutcome {
   body: Buffer;
 }
 
-export function httpPost(url: string, body: Buffer, headers: Record<string, string>, method = 'POST'): Promise<HttpOutcome> {
+export function httpPost(url: string, body: Buffer, headers: Record<string, string>, method = 'POST', tls: RequestOptions = {}): Promise<HttpOutcome> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: { 'content-length': String(body.length), ...headers } }, (res) => {
+    const send = url.startsWith('https:') ? httpsRequest : request;
+    const req = send(url, { method, headers: { 'content-length': String(body.length), ...headers }, ...tls }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));

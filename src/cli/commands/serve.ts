@@ -28,6 +28,11 @@ export const SERVE_FLAGS: SettingFlag[] = [
   ['snapshotPath', 'PATH', 'where the snapshot goes (default NAME.snapshot.duckdb beside the database)'],
   ['queryConnections', 'N', 'read connections for queries (default 4)'],
   ['queryTimeoutMs', 'MS', 'a query running longer is interrupted (default 10000)'],
+  ['tlsCert', 'PEM', 'serve gRPC and HTTP over TLS with this certificate (with --tls-key)'],
+  ['tlsKey', 'PEM', 'private key of --tls-cert'],
+  ['tlsClientCa', 'PEM', 'require client certificates signed by this CA (mTLS)'],
+  ['authToken', 'TOKEN', 'require Authorization: Bearer TOKEN on exports and queries (env ORB_AUTH_TOKEN)'],
+  ['authTokenFile', 'FILE', 'read the bearer token from a file'],
   ['logLevel', 'LEVEL', 'fatal|error|warn|info|debug|trace|silent (default info)'],
 ];
 

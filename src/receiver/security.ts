@@ -1,0 +1,56 @@
+// Optional TLS (with client certificates for mTLS) and bearer-token auth for the receivers and
+// the query API. Listeners bind to loopback by default; these are for when they do not.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ServerCredentials } from '@grpc/grpc-js';
+import { UnauthenticatedError } from '../errors.js';
+
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  /** Clients must present a certificate signed by this CA (mTLS). */
+  clientCa?: string;
+}
+
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer | null;
+}
+
+export function readTls(files: TlsFiles): TlsMaterial {
+  const read = (what: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new Error(`TLS ${what} ${path}: ${(err as Error).message}`);
+    }
+  };
+  return { cert: read('certificate', files.cert), key: read('key', files.key), ca: files.clientCa ? read('client CA', files.clientCa) : null };
+}
+
+export function grpcCredentials(tls: TlsMaterial | null): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], tls.ca !== null);
+}
+
+export function httpsOptions(tls: TlsMaterial) {
+  return { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) };
+}
+
+/** Checks `Authorization: Bearer <token>` in constant time (digests of equal length). */
+export class BearerAuth {
+  private readonly digest: Buffer;
+
+  constructor(token: string) {
+    this.digest = createHash('sha256').update(token).digest();
+  }
+
+  check(header: string | string[] | undefined): void {
+    const value = Array.isArray(header) ? header[0] : header;
+    const m = /^Bearer\s+(.+)$/i.exec(value ?? '');
+    if (!m) throw new UnauthenticatedError('missing bearer token (Authorization: Bearer <token>)');
+    const given = createHash('sha256').update(m[1]!.trim()).digest();
+    if (!timingSafeEqual(given, this.digest)) throw new UnauthenticatedError('invalid bearer token');
+  }
+}
