@@ -80,7 +80,7 @@ export const TASK_TYPES: readonly TaskTypeSpec[] = [
   {
     name: 'test',
     weight: 0.15,
-    success: t(0.9, 0.91, 0.92),
+    success: t(0.912, 0.915, 0.92),
     quality: t(84, 85, 86),
     routing: EASY_ROUTING,
     complexity: 35,
@@ -167,7 +167,7 @@ export const TASK_TYPES: readonly TaskTypeSpec[] = [
   {
     name: 'docs',
     weight: 0.1,
-    success: t(0.93, 0.935, 0.94),
+    success: t(0.935, 0.937, 0.94),
     quality: t(86, 87, 88),
     routing: EASY_ROUTING,
     complexity: 20,
