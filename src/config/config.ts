@@ -53,6 +53,8 @@ const Settings = z.strictObject({
   /** Read connections for queries, beside the writer. */
   queryConnections: int(1).max(64).default(4),
   queryTimeoutMs: int(100).default(10_000),
+  /** In-line mode: forward every request, unchanged, to this OTLP/gRPC endpoint before acknowledging. */
+  forward: hostPort.optional(),
   /** PEM certificate and key: serve gRPC and HTTP over TLS. */
   tlsCert: z.string().min(1).optional(),
   tlsKey: z.string().min(1).optional(),

@@ -3,13 +3,17 @@ import type { ConvertedRequest, RejectedSpan } from '../convert/span-to-record.j
 import type { ExportTraceResponse } from '../convert/wire-types.js';
 import type { BatchConsumer } from '../pipeline/consumer.js';
 import type { IngestMetrics } from '../telemetry/metrics.js';
-import { encodeResponse, type Encoding } from './codec.js';
+import { decodeJson, encodeResponse, type Encoding } from './codec.js';
 import type { Decoder } from './decode.js';
+import type { Forwarder } from './forward.js';
+import { ExportTraceServiceRequest } from './wire.js';
 
 export interface ExportDeps {
   consumer: BatchConsumer;
   metrics: IngestMetrics;
   decode: Decoder;
+  /** In-line mode: pass every request on, unchanged, and answer only once the downstream has. */
+  forward?: Forwarder | null;
   now?: () => Date;
 }
 
@@ -41,7 +45,16 @@ export async function handleExportBytes(
   transport: string,
   deps: ExportDeps,
 ): Promise<{ body: Buffer; partial: boolean }> {
-  const c = await deps.decode(body, enc, (deps.now ?? (() => new Date()))());
-  const resp = await commitConverted(c, transport, deps);
+  const learn = deps.decode(body, enc, (deps.now ?? (() => new Date()))()).then((c) => commitConverted(c, transport, deps));
+  if (!deps.forward) {
+    const resp = await learn;
+    return { body: encodeResponse(resp, enc), partial: resp.partialSuccess !== undefined };
+  }
+  const wire = enc === 'protobuf' ? body : Buffer.from(ExportTraceServiceRequest.encode(decodeJson(body) as never).finish());
+  const [own, downstream] = await Promise.all([learn, deps.forward.forward(wire)]);
+  // Spans we failed to learn from still reached trace storage: only the downstream's rejections
+  // are rejections; ours become a warning (rejected_spans 0 with a message, as OTLP allows).
+  const messages = [downstream.errorMessage, own.partialSuccess?.errorMessage].filter((m) => m);
+  const resp: ExportTraceResponse = messages.length ? { partialSuccess: { rejectedSpans: downstream.rejectedSpans, errorMessage: messages.join('; ') } } : {};
   return { body: encodeResponse(resp, enc), partial: resp.partialSuccess !== undefined };
 }

@@ -13,6 +13,7 @@ import { GrpcReceiver } from '../receiver/grpc.js';
 import { HttpReceiver, TRACES_PATH, tracesRoute } from '../receiver/http.js';
 import { inlineDecoder } from '../receiver/decode.js';
 import { DecodePool } from '../receiver/decode-pool.js';
+import { Forwarder } from '../receiver/forward.js';
 import type { ExportDeps } from '../receiver/handler.js';
 import { Store } from '../store/db.js';
 import { defaultSnapshotPath, SnapshotPublisher } from '../store/snapshot.js';
@@ -67,7 +68,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     },
   );
   const pool = config.decodeThreads > 0 ? new DecodePool(config.decodeThreads, log) : null;
-  const deps: ExportDeps = { consumer: queue, metrics, decode: pool ? pool.decode : inlineDecoder };
+  const forward = config.forward ? new Forwarder(config.forward, 10_000, config.maxMessageBytes) : null;
+  const deps: ExportDeps = { consumer: queue, metrics, decode: pool ? pool.decode : inlineDecoder, forward };
   let ready = false;
 
   const grpcAddr = splitHostPort(config.grpc);
@@ -152,6 +154,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         await embeddingStarted;
         await embedding?.stop();
         await pool?.close();
+        forward?.close();
         readPool.close();
         await store.close();
         log.info('stopped cleanly');

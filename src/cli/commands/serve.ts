@@ -28,6 +28,7 @@ export const SERVE_FLAGS: SettingFlag[] = [
   ['snapshotPath', 'PATH', 'where the snapshot goes (default NAME.snapshot.duckdb beside the database)'],
   ['queryConnections', 'N', 'read connections for queries (default 4)'],
   ['queryTimeoutMs', 'MS', 'a query running longer is interrupted (default 10000)'],
+  ['forward', 'HOST:PORT', 'in-line mode: pass every request on to this OTLP/gRPC endpoint; acknowledge once it has'],
   ['tlsCert', 'PEM', 'serve gRPC and HTTP over TLS with this certificate (with --tls-key)'],
   ['tlsKey', 'PEM', 'private key of --tls-cert'],
   ['tlsClientCa', 'PEM', 'require client certificates signed by this CA (mTLS)'],
