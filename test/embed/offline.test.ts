@@ -139,7 +139,8 @@ describe('offline model: USE-lite converted from TF.js', () => {
   });
 
   it('matches the TF.js model to within 1e-4 cosine distance on the fixed set', async (t) => {
-    const ids = FIXED.map((s) => new UseReferenceTokenizer(loadUseVocab()).encode(s));
+    const ref = new UseReferenceTokenizer(loadUseVocab());
+    const ids = FIXED.map((s) => ref.encode(s));
     assert.ok(ids.some((x) => x.length > 128), 'the set includes a text longer than maxTokens');
     assert.ok(ids.some((x) => x.includes(0)), 'the set includes unknown pieces');
     // One text per TF.js call: the pure-JS backend is slow on padded batches.
