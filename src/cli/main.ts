@@ -2,6 +2,7 @@
 // orb-learn's command line: thin shells over the library, one module a command.
 import { Command } from 'commander';
 import { registerModel } from './commands/model.js';
+import { registerPolicy } from './commands/policy.js';
 import { registerQuery } from './commands/query.js';
 import { registerReembed } from './commands/reembed.js';
 import { registerServe } from './commands/serve.js';
@@ -13,4 +14,5 @@ registerModel(program);
 registerReembed(program);
 registerSynth(program);
 registerQuery(program);
+registerPolicy(program);
 await program.parseAsync(process.argv);

@@ -1,0 +1,158 @@
+// orb-learn policy set|list|history|adjust: quality policies, on the database file itself. A
+// running server holds the file (DuckDB locks it against every other process); then these
+// commands say so and point at the server's HTTP API instead.
+import type { Command } from 'commander';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Config } from '../../config/config.js';
+import { InvalidInputError } from '../../errors.js';
+import { adjustPolicies, type AdjustmentReport } from '../../policy/adjust.js';
+import { listPolicies, policyHistory, setPolicy, type Policy, type PolicyChange } from '../../policy/policies.js';
+import { Store } from '../../store/db.js';
+import { addSettings, fail, settings } from '../common.js';
+import { formatTable } from './query.js';
+
+const LOCKED = /Could not set lock on file|Conflicting lock is held/i;
+
+/** True for DuckDB's error when another process (a running server) holds the file. */
+export function isLockError(err: unknown): boolean {
+  return err instanceof Error && LOCKED.test(err.message);
+}
+
+export function lockMessage(path: string, err: Error): string {
+  const pid = /\(PID (\d+)\)/.exec(err.message)?.[1];
+  return (
+    `the database ${path} is locked by another process${pid ? ` (PID ${pid})` : ''}, most likely a running \`orb-learn serve\`. ` +
+    'DuckDB lets only one process open the file: stop the server to use `orb-learn policy` on the file, or use the running server\'s HTTP API'
+  );
+}
+
+async function withConnection<T>(config: Config, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  let store: Store;
+  try {
+    store = await Store.open({ path: config.db });
+  } catch (err) {
+    if (isLockError(err)) fail(lockMessage(config.db, err as Error));
+    throw err;
+  }
+  const conn = await store.connect();
+  try {
+    return await fn(conn);
+  } finally {
+    conn.closeSync();
+    await store.close();
+  }
+}
+
+const time = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : null);
+
+const policyRow = (p: Policy) => ({
+  repo: p.repo,
+  maturity: p.project_maturity,
+  coverage: p.coverage_threshold,
+  strictness: p.strictness_level,
+  last_adjusted: time(p.last_adjusted),
+  reason: p.adjustment_reason,
+});
+
+const arrow = <T>(a: T | null | undefined, b: T | null | undefined) => (a === b ? (b ?? null) : `${a ?? '-'} → ${b ?? '-'}`);
+
+const changeRow = (c: PolicyChange) => ({
+  changed_at: time(c.changed_at),
+  repo: c.repo,
+  source: c.source,
+  maturity: arrow(c.before?.project_maturity, c.after.project_maturity),
+  coverage: arrow(c.before?.coverage_threshold, c.after.coverage_threshold),
+  strictness: arrow(c.before?.strictness_level, c.after.strictness_level),
+  reason: c.reason,
+});
+
+function printAdjustment(r: AdjustmentReport): void {
+  const out = process.stdout;
+  out.write(`evidence: ${r.windows.previous.from}..${r.windows.previous.to} vs ${r.windows.recent.from}..${r.windows.recent.to} (tier_performance_mv)\n\n`);
+  if (r.proposals.length === 0) out.write('no adjustment proposed\n');
+  for (const p of r.proposals) {
+    out.write(`${p.repo}: ${p.direction} coverage ${arrow(p.from.coverage_threshold, p.to.coverage_threshold)}, strictness ${arrow(p.from.strictness_level, p.to.strictness_level)}\n`);
+    out.write(`  ${p.reason}\n`);
+  }
+  if (r.skipped.length) {
+    out.write('\nunchanged:\n');
+    for (const s of r.skipped) out.write(`  ${s.repo} [${s.code}]: ${s.reason}\n`);
+  }
+  if (r.applied) out.write(`\napplied ${r.changes.length} change${r.changes.length === 1 ? '' : 's'}\n`);
+  else if (r.proposals.length) out.write('\nnothing written: pass --apply to apply these proposals\n');
+}
+
+function common(cmd: Command): Command {
+  cmd.option('--db <PATH>', 'DuckDB file (the server must not be running on it)').option('--json', 'print JSON');
+  return addSettings(cmd, []);
+}
+
+async function run(opts: Record<string, unknown>, fn: (conn: DuckDBConnection) => Promise<unknown>, print: (result: never) => void): Promise<void> {
+  const config = settings(opts);
+  try {
+    const result = await withConnection(config, fn);
+    if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else print(result as never);
+  } catch (err) {
+    if (err instanceof InvalidInputError) fail(err.message);
+    fail((err as Error).message);
+  }
+}
+
+export function registerPolicy(program: Command): void {
+  const policy = program.command('policy').description('quality policies per repository: set, list, history, evidence-driven adjust');
+
+  common(
+    policy
+      .command('set')
+      .description('create or change the policy of a repository by hand (recorded in the history)')
+      .requiredOption('--repo <R>', 'repository')
+      .option('--maturity <M>', 'prototype, growing, mature or critical')
+      .option('--coverage <N>', 'coverage threshold, 0-100')
+      .option('--strictness <S>', 'lenient, standard, strict or very_strict')
+      .option('--reason <TEXT>', 'why (kept in the history)'),
+  ).action((opts: Record<string, unknown>) =>
+    run(
+      opts,
+      (conn) =>
+        setPolicy(
+          conn,
+          { repo: opts.repo, project_maturity: opts.maturity, coverage_threshold: opts.coverage, strictness_level: opts.strictness },
+          opts.reason as string | undefined,
+        ),
+      (r: Awaited<ReturnType<typeof setPolicy>>) => {
+        process.stdout.write(r.change ? `${r.created ? 'created' : 'changed'} the policy of ${r.policy.repo}\n` : `the policy of ${r.policy.repo} already had these values: nothing written\n`);
+        process.stdout.write(formatTable([policyRow(r.policy)]));
+      },
+    ),
+  );
+
+  common(policy.command('list').description('the current policy of every repository')).action((opts: Record<string, unknown>) =>
+    run(opts, listPolicies, (r: Policy[]) => process.stdout.write(formatTable(r.map(policyRow)))),
+  );
+
+  common(
+    policy
+      .command('history')
+      .description('every change to the policies, oldest first')
+      .option('--repo <R>', 'only this repository')
+      .option('--limit <N>', 'only the last N changes'),
+  ).action((opts: Record<string, unknown>) => {
+    const limit = opts.limit === undefined ? undefined : Number(opts.limit);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) fail(`--limit must be a positive whole number, got ${JSON.stringify(opts.limit)}`);
+    return run(
+      opts,
+      (conn) => policyHistory(conn, { repo: opts.repo as string | undefined, limit }),
+      (r: PolicyChange[]) => process.stdout.write(formatTable(r.map(changeRow))),
+    );
+  });
+
+  common(
+    policy
+      .command('adjust')
+      .description('propose policy steps from the last 14 days against the 14 before (docs/quality-policies.md); --apply writes them')
+      .option('--apply', 'write the proposals (policies and history, one transaction)'),
+  ).action((opts: Record<string, unknown>) =>
+    run(opts, (conn) => adjustPolicies(conn, { apply: Boolean(opts.apply) }), printAdjustment),
+  );
+}
