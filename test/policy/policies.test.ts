@@ -361,6 +361,10 @@ describe('orb-learn policy, end to end', () => {
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /coverage_threshold/);
 
+    const missing = await runCli(['policy', 'list', '--db', join(dir, 'typo.duckdb')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no database at .*typo\.duckdb/);
+
     // A running server holds its file.
     const server = await startTestServer();
     try {

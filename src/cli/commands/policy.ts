@@ -1,10 +1,10 @@
 // orb-learn policy set|list|history|adjust: quality policies, on the database file itself. A
 // running server holds the file (DuckDB locks it against every other process); then these
 // commands say so and point at the server's HTTP API instead.
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Config } from '../../config/config.js';
-import { InvalidInputError } from '../../errors.js';
 import { adjustPolicies, type AdjustmentReport } from '../../policy/adjust.js';
 import { listPolicies, policyHistory, setPolicy, type Policy, type PolicyChange } from '../../policy/policies.js';
 import { Store } from '../../store/db.js';
@@ -26,7 +26,9 @@ export function lockMessage(path: string, err: Error): string {
   );
 }
 
-async function withConnection<T>(config: Config, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+async function withConnection<T>(config: Config, create: boolean, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  // Only `set` may start a database; a mistyped --db should not leave an empty one behind.
+  if (!create && config.db !== ':memory:' && !existsSync(config.db)) fail(`no database at ${config.db} (give --db PATH or ORB_DB)`);
   let store: Store;
   try {
     store = await Store.open({ path: config.db });
@@ -87,14 +89,13 @@ function common(cmd: Command): Command {
   return addSettings(cmd, []);
 }
 
-async function run(opts: Record<string, unknown>, fn: (conn: DuckDBConnection) => Promise<unknown>, print: (result: never) => void): Promise<void> {
+async function run(opts: Record<string, unknown>, fn: (conn: DuckDBConnection) => Promise<unknown>, print: (result: never) => void, create = false): Promise<void> {
   const config = settings(opts);
   try {
-    const result = await withConnection(config, fn);
+    const result = await withConnection(config, create, fn);
     if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else print(result as never);
   } catch (err) {
-    if (err instanceof InvalidInputError) fail(err.message);
     fail((err as Error).message);
   }
 }
@@ -124,6 +125,7 @@ export function registerPolicy(program: Command): void {
         process.stdout.write(r.change ? `${r.created ? 'created' : 'changed'} the policy of ${r.policy.repo}\n` : `the policy of ${r.policy.repo} already had these values: nothing written\n`);
         process.stdout.write(formatTable([policyRow(r.policy)]));
       },
+      true,
     ),
   );
 
