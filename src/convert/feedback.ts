@@ -13,6 +13,8 @@ export const FeedbackRecord = z.object({
   /** What kind of feedback: e.g. `rating`, `thumbs`, `correction`. */
   feedback_type: z.string().min(1, 'must not be empty').nullable().default(null),
   rating: z.int().min(1).max(5).nullable().default(null),
+  /** Whether the user accepted the result; the latest one shows in executions.user_accepted. */
+  accepted: z.boolean().nullable().default(null),
   comment: z.string().nullable().default(null),
   user_id: z.string().min(1, 'must not be empty').nullable().default(null),
 });
@@ -25,6 +27,22 @@ export const FEEDBACK_ATTRIBUTES = {
   task_id: 'feedback.task_id',
   feedback_type: 'feedback.type',
   rating: 'feedback.rating',
+  accepted: 'feedback.accepted',
   comment: 'feedback.comment',
   user_id: 'feedback.user_id',
 } as const satisfies Partial<Record<keyof FeedbackRecord, `${typeof FEEDBACK_PREFIX}${string}`>>;
+
+export const FEEDBACK_SOURCES = ['span', 'evaluation', 'api'] as const;
+
+/** A stored feedback row: the record plus its identity and provenance. */
+export const FeedbackRow = FeedbackRecord.extend({
+  feedback_id: z.guid().transform((s) => s.toLowerCase()),
+  timestamp: z.date(),
+  /** gen_ai.evaluation.score.value, as sent. */
+  score: z.number().nullable().default(null),
+  source: z.enum(FEEDBACK_SOURCES),
+  trace_id: z.string().nullable().default(null),
+  span_id: z.string().nullable().default(null),
+  received_at: z.date(),
+});
+export type FeedbackRow = z.output<typeof FeedbackRow>;

@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { attributesToObject, int64ToBigInt, readAnyValue, type AttributeKind } from './attributes.js';
 import { ExecutionRow, RECORD_FIELDS, ROW_FIELDS, type FieldKind, type FieldSpec } from './record.js';
+import type { FeedbackRow } from './feedback.js';
+import { convertFeedbackSpan, evaluationFeedback, isFeedbackSpan } from './span-to-feedback.js';
 import { deriveTaskId, isUuid, uuidV5 } from './task-id.js';
 import { STATUS_CODE_ERROR, type ExportTraceRequest, type KeyValue, type WireSpan } from './wire-types.js';
 
@@ -23,8 +25,9 @@ export interface RejectedSpan {
 
 export interface ConvertedRequest {
   rows: ExecutionRow[];
+  feedback: FeedbackRow[];
   rejected: RejectedSpan[];
-  /** Spans without any execution.* attribute: trace storage's business, not ours. */
+  /** Spans without any execution.* or feedback.* attribute: trace storage's business, not ours. */
   nonExecution: number;
   total: number;
 }
@@ -196,20 +199,34 @@ function serviceNameOf(resource: Record<string, unknown>): string | null {
 }
 
 export function convertRequest(request: ExportTraceRequest, receivedAt: Date): ConvertedRequest {
-  const out: ConvertedRequest = { rows: [], rejected: [], nonExecution: 0, total: 0 };
+  const out: ConvertedRequest = { rows: [], feedback: [], rejected: [], nonExecution: 0, total: 0 };
   for (const rs of request.resourceSpans ?? []) {
     const resource = attributesToObject(rs.resource?.attributes as KeyValue[] | undefined);
     const ctx: SpanContext = { resource, serviceName: serviceNameOf(resource), receivedAt };
     for (const ss of rs.scopeSpans ?? []) {
       for (const span of ss.spans ?? []) {
         out.total++;
-        if (!isExecutionSpan(span)) {
+        const execution = isExecutionSpan(span);
+        const feedback = isFeedbackSpan(span);
+        if (!execution && !feedback) {
           out.nonExecution++;
           continue;
         }
-        const r = convertSpan(span, ctx);
-        if ('row' in r) out.rows.push(r.row);
-        else out.rejected.push(r.rejected);
+        const fctx = { ...ctx, traceId: hex(span.traceId), spanId: hex(span.spanId) };
+        if (execution) {
+          const r = convertSpan(span, ctx);
+          if ('row' in r) {
+            out.rows.push(r.row);
+            const ev = evaluationFeedback(span, r.row.task_id, fctx);
+            out.feedback.push(...ev.feedback);
+            out.rejected.push(...ev.rejected);
+          } else out.rejected.push(r.rejected);
+        }
+        if (feedback) {
+          const f = convertFeedbackSpan(span, fctx);
+          if ('feedback' in f) out.feedback.push(f.feedback);
+          else out.rejected.push(f.rejected);
+        }
       }
     }
   }

@@ -27,7 +27,8 @@ export class TextTokenizer {
 
   /** Encodes with the model's special tokens; past maxTokens keeps the head and a closing special token. */
   encode(text: string): Encoded {
-    const ids = this.tokenizer.encode(text).ids;
+    // Newlines and tabs are unknown to some vocabularies (USE-lite's): any whitespace run is a space.
+    const ids = this.tokenizer.encode(text.replace(/\s+/g, ' ').trim()).ids;
     if (ids.length <= this.maxTokens) return { ids, truncated: false };
     const last = ids[ids.length - 1]!;
     const head = this.specialIds.has(last) ? [...ids.slice(0, this.maxTokens - 1), last] : ids.slice(0, this.maxTokens);

@@ -31,7 +31,7 @@ interface Pending {
   reject(e: unknown): void;
 }
 
-const sizeOf = (b: CommitBatch) => b.executions.length + b.rejected.length;
+const sizeOf = (b: CommitBatch) => b.executions.length + b.rejected.length + (b.feedback?.length ?? 0);
 
 export class GroupCommitQueue implements BatchConsumer {
   private pending: Pending[] = [];
@@ -52,7 +52,7 @@ export class GroupCommitQueue implements BatchConsumer {
 
   consume(batch: CommitBatch): Promise<CommitResult> {
     const rows = sizeOf(batch);
-    if (rows === 0) return Promise.resolve({ inserted: 0, duplicates: 0, rejectedStored: 0 });
+    if (rows === 0) return Promise.resolve({ inserted: 0, duplicates: 0, rejectedStored: 0, feedbackStored: 0 });
     if (this.closing) return Promise.reject(new RetryableError('orb-learn is shutting down', this.opts.retryAfterSeconds));
     // An empty queue admits any request, so one larger than the bound is not refused forever.
     if (this.pendingRows > 0 && this.pendingRows + rows > this.opts.maxQueueRows) {
@@ -108,6 +108,7 @@ export class GroupCommitQueue implements BatchConsumer {
     const batch: CommitBatch = {
       executions: group.flatMap((p) => p.batch.executions),
       rejected: group.flatMap((p) => p.batch.rejected),
+      feedback: group.flatMap((p) => p.batch.feedback ?? []),
     };
     const rows = group.reduce((n, p) => n + p.rows, 0);
     const started = performance.now();

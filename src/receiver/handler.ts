@@ -30,9 +30,10 @@ function partialMessage(rejected: RejectedSpan[], total: number): string {
 async function commitConverted(c: ConvertedRequest, transport: string, deps: ExportDeps): Promise<ExportTraceResponse> {
   deps.metrics.spansReceived.inc({ transport }, c.total);
   deps.metrics.spansNonExecution.inc(c.nonExecution);
-  if (c.rows.length === 0 && c.rejected.length === 0) return {};
-  await deps.consumer.consume({ executions: c.rows, rejected: c.rejected });
+  if (c.rows.length === 0 && c.rejected.length === 0 && c.feedback.length === 0) return {};
+  await deps.consumer.consume({ executions: c.rows, rejected: c.rejected, feedback: c.feedback });
   deps.metrics.spansAccepted.inc(c.rows.length);
+  deps.metrics.feedback.inc({ source: 'otlp' }, c.feedback.length);
   deps.metrics.spansRejected.inc(c.rejected.length);
   if (c.rejected.length === 0) return {};
   return { partialSuccess: { rejectedSpans: c.rejected.length, errorMessage: partialMessage(c.rejected, c.total) } };

@@ -10,7 +10,9 @@ import { NotFoundError } from '../receiver/errors.js';
 import { BearerAuth, grpcCredentials, readTls } from '../receiver/security.js';
 import { readFileSync } from 'node:fs';
 import { GrpcReceiver } from '../receiver/grpc.js';
-import { HttpReceiver, TRACES_PATH, tracesRoute } from '../receiver/http.js';
+import { HttpReceiver, readBody, TRACES_PATH, tracesRoute } from '../receiver/http.js';
+import { InvalidInputError } from '../errors.js';
+import { feedbackFromInput } from '../pipeline/feedback-input.js';
 import { inlineDecoder } from '../receiver/decode.js';
 import { DecodePool } from '../receiver/decode-pool.js';
 import { Forwarder } from '../receiver/forward.js';
@@ -109,6 +111,20 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const explain = params.explain === 'true' || params.explain === '1';
     delete params.explain;
     return json(200, await queries.run(name, params, { explain }));
+  });
+
+  http.route('POST', '/v1/feedback', async (req) => {
+    const body = await readBody(req, 1024 * 1024);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      throw new InvalidInputError(`feedback: malformed JSON body: ${(err as Error).message}`);
+    }
+    const row = feedbackFromInput(raw);
+    const r = await queue.consume({ executions: [], rejected: [], feedback: [row] });
+    metrics.feedback.inc({ source: 'api' }, r.feedbackStored);
+    return json(r.feedbackStored ? 201 : 200, { feedback_id: row.feedback_id, task_id: row.task_id, stored: r.feedbackStored === 1 });
   });
 
   let grpc: GrpcReceiver;

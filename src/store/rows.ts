@@ -1,5 +1,6 @@
 // Pure row builders: what a commit writes, built apart from the writing (see writer.ts).
 import { ROW_FIELDS, type ExecutionRow, type FieldSpec } from '../convert/record.js';
+import type { FeedbackRow } from '../convert/feedback.js';
 import type { RejectedSpan } from '../convert/span-to-record.js';
 
 export type Cell = string | number | boolean | Date | null | number[] | string[];
@@ -70,4 +71,26 @@ export function executionWrite(rows: readonly ExecutionRow[]): TableWrite {
 export function rejectedWrite(rejected: readonly RejectedSpan[]): TableWrite {
   const { kept, dropped } = dedupe(rejected, (r) => r.rejected_id);
   return { table: 'rejected_spans', key: 'rejected_id', columns: REJECTED_COLUMNS, rows: kept.map(rejectedCells), inBatchDuplicates: dropped };
+}
+
+// In table order: the appender writes by position (schema-agreement.test.ts checks the order).
+export const FEEDBACK_COLUMNS = [
+  'feedback_id',
+  'task_id',
+  'timestamp',
+  'feedback_type',
+  'rating',
+  'comment',
+  'user_id',
+  'accepted',
+  'score',
+  'source',
+  'trace_id',
+  'span_id',
+  'received_at',
+] as const satisfies readonly (keyof FeedbackRow)[];
+
+export function feedbackWrite(rows: readonly FeedbackRow[]): TableWrite {
+  const { kept, dropped } = dedupe(rows, (r) => r.feedback_id);
+  return { table: 'feedback', key: 'feedback_id', columns: FEEDBACK_COLUMNS, rows: kept.map((r) => FEEDBACK_COLUMNS.map((c) => r[c] as Cell)), inBatchDuplicates: dropped };
 }

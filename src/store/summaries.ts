@@ -1,7 +1,15 @@
 // Pure builders of the summary-table deltas for a set of newly inserted executions, and the
 // upsert that merges each into its table. The sketch maths lives here too, with its bound.
 import type { ExecutionRow } from '../convert/record.js';
+import { uuidV5 } from '../convert/task-id.js';
 import type { Cell } from './rows.js';
+
+/** Summaries equal after this are one solution pattern. */
+export function normalizeSolution(s: string): string {
+  return s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+}
+
+export const patternId = (summary: string) => uuidV5(`solution/${normalizeSolution(summary)}`);
 
 export const SKETCH_GAMMA = 1.02;
 const LN_GAMMA = Math.log(SKETCH_GAMMA);
@@ -77,6 +85,13 @@ export const SUMMARY_TABLES: readonly Omit<SummaryDelta, 'rows'>[] = [
     merge: sumOf(['total_tasks', 'successful_tasks', 'sum_duration', 'sum_cost']),
   },
   {
+    // The solution library: one row per pattern across repos (review §1.1's solutions table).
+    table: 'solutions',
+    keys: ['pattern_id'],
+    columns: ['pattern_id', 'extracted_at', 'task_context', 'solution_summary', 'success_rate', 'usage_count', 'success_count', 'sum_quality', 'quality_count', 'repos_used_in', 'task_types', 'last_used'],
+    merge: `success_rate = (success_count + excluded.success_count) / (usage_count + excluded.usage_count), ${sumOf(['usage_count', 'success_count', 'sum_quality', 'quality_count'])}, repos_used_in = list_sort(list_distinct(list_concat(repos_used_in, excluded.repos_used_in))), task_types = list_sort(list_distinct(list_concat(task_types, excluded.task_types))), extracted_at = least(extracted_at, excluded.extracted_at), last_used = greatest(last_used, excluded.last_used)`,
+  },
+  {
     table: 'solution_patterns_mv',
     keys: ['solution_summary', 'repo'],
     columns: ['solution_summary', 'repo', 'task_types', 'usage_count', 'success_count', 'sum_quality', 'quality_count', 'first_seen', 'last_seen'],
@@ -143,7 +158,37 @@ export function summaryDeltas(rows: readonly ExecutionRow[]): SummaryDelta[] {
       if (r.timestamp > (a[8] as Date)) a[8] = r.timestamp;
     },
   );
+  const solutions = group(
+    rows,
+    (r) => (r.solution_summary && normalizeSolution(r.solution_summary) ? patternId(r.solution_summary) : null),
+    (r) => [patternId(r.solution_summary!), r.timestamp, r.task_description, r.solution_summary, 0, 0, 0, 0, 0, [] as string[], [] as string[], r.timestamp] as unknown as Cell[],
+    (a, r) => {
+      const add = (i: number, v: string) => {
+        const xs = a[i] as unknown as string[];
+        if (!xs.includes(v)) {
+          xs.push(v);
+          xs.sort();
+        }
+      };
+      (a[5] as number)++;
+      if (r.success) (a[6] as number)++;
+      a[4] = (a[6] as number) / (a[5] as number);
+      if (r.quality_score !== null) {
+        a[7] = (a[7] as number) + r.quality_score;
+        (a[8] as number)++;
+      }
+      add(9, r.repo);
+      add(10, r.task_type);
+      if (r.timestamp < (a[1] as Date)) {
+        a[1] = r.timestamp;
+        a[2] = r.task_description;
+        a[3] = r.solution_summary;
+      }
+      if (r.timestamp > (a[11] as Date)) a[11] = r.timestamp;
+    },
+  );
   const rowsOf: Record<string, Cell[][]> = {
+    solutions,
     tier_performance_mv: tiers,
     tier_duration_sketch: sketch,
     pool_performance_mv: pools,

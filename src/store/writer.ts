@@ -5,19 +5,24 @@
 import { DuckDBDataChunkWriter, JSToDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
 import type { ExecutionRow } from '../convert/record.js';
 import type { RejectedSpan } from '../convert/span-to-record.js';
-import { dedupeExecutions, executionWrite, rejectedWrite, type Cell, type TableWrite } from './rows.js';
+import type { FeedbackRow } from '../convert/feedback.js';
+import { dedupeExecutions, executionWrite, feedbackWrite, rejectedWrite, type Cell, type TableWrite } from './rows.js';
 import { SUMMARY_TABLES, summaryDeltas, type SummaryDelta } from './summaries.js';
 
 export interface CommitBatch {
   executions: readonly ExecutionRow[];
   rejected: readonly RejectedSpan[];
+  feedback?: readonly FeedbackRow[];
 }
 
 export interface CommitResult {
   inserted: number;
   duplicates: number;
   rejectedStored: number;
+  feedbackStored: number;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const DUPLICATE_KEY = /PRIMARY KEY or UNIQUE constraint violation|duplicate key/i;
 
@@ -89,6 +94,21 @@ export class TableWriter {
     await this.conn.run(`DELETE FROM temp.main.${q(staging)}`);
   }
 
+  /** executions.user_rating / user_accepted = the latest feedback that has one (inside a transaction). */
+  async applyLatestFeedback(taskIds: readonly string[]): Promise<void> {
+    const ids = [...new Set(taskIds)];
+    if (ids.length === 0) return;
+    if (!ids.every((id) => UUID.test(id))) throw new Error('applyLatestFeedback: task ids must be UUIDs');
+    const order = `struct_pack(t := timestamp, r := received_at, id := feedback_id::VARCHAR)`;
+    await this.conn.run(
+      `UPDATE executions SET user_rating = coalesce(f.rating, executions.user_rating), user_accepted = coalesce(f.accepted, executions.user_accepted)
+       FROM (SELECT task_id, arg_max(rating, ${order}) FILTER (WHERE rating IS NOT NULL) AS rating,
+                    arg_max(accepted, ${order}) FILTER (WHERE accepted IS NOT NULL) AS accepted
+             FROM feedback WHERE task_id IN (${ids.map((id) => `'${id}'`).join(', ')}) GROUP BY task_id) f
+       WHERE executions.task_id = f.task_id`,
+    );
+  }
+
   /** Creates what upsert needs outside any transaction (a rollback would drop a temp table made inside). */
   async prepareUpserts(tables: readonly { table: string; columns: readonly string[] }[]): Promise<void> {
     for (const t of tables) await this.stagingFor(t);
@@ -141,10 +161,15 @@ export class ExecutionWriter {
       await this.tables.prepareUpserts(SUMMARY_TABLES);
       this.prepared = true;
     }
-    const [inserted = 0, rejectedStored = 0] = await this.tables.write([executionWrite(executions), rejectedWrite(batch.rejected)], async (keys) => {
-      const fresh = keys[0] === null || keys[0] === undefined ? executions : executions.filter((r) => keys[0]!.has(r.task_id));
+    const feedback = batch.feedback ?? [];
+    const writes = [executionWrite(executions), rejectedWrite(batch.rejected), feedbackWrite(feedback)];
+    const [inserted = 0, rejectedStored = 0, feedbackStored = 0] = await this.tables.write(writes, async (keys) => {
+      const fresh = keys[0] == null ? executions : executions.filter((r) => keys[0]!.has(r.task_id));
       for (const d of summaryDeltas(fresh)) await this.tables.upsert(d);
+      const freshFeedback = keys[2] == null ? feedback : feedback.filter((f) => keys[2]!.has(f.feedback_id));
+      // New feedback, and executions whose feedback came first: the latest opinion shows on the row.
+      await this.tables.applyLatestFeedback([...fresh.map((r) => r.task_id), ...freshFeedback.map((f) => f.task_id)]);
     });
-    return { inserted, duplicates: batch.executions.length - inserted, rejectedStored };
+    return { inserted, duplicates: batch.executions.length - inserted, rejectedStored, feedbackStored };
   }
 }

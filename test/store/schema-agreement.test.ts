@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { ROW_FIELDS, type FieldKind } from '../../src/convert/record.js';
-import { REJECTED_COLUMNS } from '../../src/store/rows.js';
+import { FEEDBACK_COLUMNS, REJECTED_COLUMNS } from '../../src/store/rows.js';
+import { EMBEDDING_COLUMNS } from '../../src/embed/indexer.js';
 import { loadMigrations, migrate, schemaVersion } from '../../src/store/migrations.js';
 import { tempDir } from '../helpers/server.js';
 
@@ -58,13 +59,20 @@ describe('SQL schema', () => {
     }
   });
 
+  it('execution_embeddings has the columns the indexer fills, in order', async () => {
+    assert.deepEqual((await columns('execution_embeddings')).map((c) => c.column_name), [...EMBEDDING_COLUMNS]);
+  });
+
   it('rejected_spans has the columns the writer fills', async () => {
     assert.deepEqual((await columns('rejected_spans')).map((c) => c.column_name), [...REJECTED_COLUMNS]);
   });
 
   it("has the review's feedback, solutions and quality_policies tables", async () => {
-    assert.deepEqual((await columns('feedback')).map((c) => c.column_name), ['feedback_id', 'task_id', 'timestamp', 'feedback_type', 'rating', 'comment', 'user_id']);
-    assert.deepEqual((await columns('solutions')).map((c) => c.column_name), ['pattern_id', 'extracted_at', 'task_context', 'solution_summary', 'success_rate', 'usage_count', 'repos_used_in', 'embedding']);
+    const feedback = (await columns('feedback')).map((c) => c.column_name);
+    for (const c of ['feedback_id', 'task_id', 'timestamp', 'feedback_type', 'rating', 'comment', 'user_id']) assert.ok(feedback.includes(c), `feedback.${c}`);
+    assert.deepEqual(feedback, [...FEEDBACK_COLUMNS], 'the writer fills every feedback column, in table order (the appender writes by position)');
+    const solutions = (await columns('solutions')).map((c) => c.column_name);
+    for (const c of ['pattern_id', 'extracted_at', 'task_context', 'solution_summary', 'success_rate', 'usage_count', 'repos_used_in', 'embedding']) assert.ok(solutions.includes(c), `solutions.${c}`);
     assert.deepEqual((await columns('quality_policies')).map((c) => c.column_name), ['policy_id', 'repo', 'project_maturity', 'coverage_threshold', 'strictness_level', 'last_adjusted', 'adjustment_reason']);
   });
 

@@ -29,9 +29,9 @@ describe('ExecutionWriter on a real DuckDB file', () => {
 
   it('inserts new rows, ignores redeliveries (first write wins) and in-batch repeats', async () => {
     const first = await store.writer.commit({ executions: [row(1), row(2), row(2)], rejected: [] });
-    assert.deepEqual(first, { inserted: 2, duplicates: 1, rejectedStored: 0 });
+    assert.deepEqual(first, { inserted: 2, duplicates: 1, rejectedStored: 0, feedbackStored: 0 });
     const again = await store.writer.commit({ executions: [row(1, { repo: 'changed' }), row(3)], rejected: [] });
-    assert.deepEqual(again, { inserted: 1, duplicates: 1, rejectedStored: 0 });
+    assert.deepEqual(again, { inserted: 1, duplicates: 1, rejectedStored: 0, feedbackStored: 0 });
     assert.equal(await count('executions'), 3);
     const r = await conn.runAndReadAll(`SELECT repo FROM executions WHERE task_id = '${uuidV5('row-1')}'`);
     assert.equal(r.getRows()[0]![0], 'r', 'a redelivery does not overwrite');

@@ -1,0 +1,22 @@
+// Feedback that arrives over the API or the CLI (not in a span): validated into a FeedbackRow.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { FeedbackRecord, FeedbackRow } from '../convert/feedback.js';
+import { InvalidInputError } from '../errors.js';
+
+export const FeedbackInput = FeedbackRecord.extend({
+  /** An idempotency key: the same id twice stores one row. */
+  feedback_id: z.guid().optional(),
+  timestamp: z.coerce.date().optional(),
+}).strict();
+
+export function feedbackFromInput(raw: unknown, now = new Date()): FeedbackRow {
+  const parsed = FeedbackInput.safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    const field = i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(', ') : '');
+    throw new InvalidInputError(`feedback: ${field ? `${field}: ` : ''}${i.code === 'invalid_type' && i.input === undefined ? 'is required' : i.message}`);
+  }
+  const f = parsed.data;
+  return FeedbackRow.parse({ ...f, feedback_id: f.feedback_id ?? randomUUID(), timestamp: f.timestamp ?? now, source: 'api', received_at: now });
+}
