@@ -162,17 +162,15 @@ export class QueryLibrary {
     };
   }
 
+  /** The solution library: patterns merged across spellings; with --repo, the patterns used there. */
   private patternsSql(p: QueryParams<'patterns'>): Sql {
     const values: DuckDBValue[] = [];
-    const filter = where([['repo = ?', p.repo]], values);
-    values.push(p.min_usage, p.limit);
+    const filter = where([['list_contains(repos_used_in, ?)', p.repo], ['usage_count >= ?', p.min_usage]], values);
+    values.push(p.limit);
     return {
-      text: `SELECT solution_summary, sum(usage_count)::BIGINT AS usage_count, sum(success_count)::BIGINT AS success_count,
-          sum(success_count) / sum(usage_count) AS success_rate, sum(sum_quality) / nullif(sum(quality_count), 0) AS avg_quality,
-          list_sort(list_distinct(flatten(list(task_types)))) AS task_types, list_sort(list(DISTINCT repo)) AS repos,
-          min(first_seen) AS first_seen, max(last_seen) AS last_seen
-        FROM solution_patterns_mv ${filter} GROUP BY solution_summary
-        HAVING sum(usage_count) >= $${values.length - 1}
+      text: `SELECT pattern_id::VARCHAR AS pattern_id, solution_summary, usage_count, success_count, success_rate,
+          sum_quality / nullif(quality_count, 0) AS avg_quality, task_types, repos_used_in AS repos, extracted_at AS first_seen, last_used AS last_seen
+        FROM solutions ${filter}
         ORDER BY success_rate DESC, avg_quality DESC NULLS LAST, usage_count DESC, solution_summary LIMIT $${values.length}`,
       values,
     };

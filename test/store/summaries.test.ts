@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { uuidV5 } from '../../src/convert/task-id.js';
 import { Store } from '../../src/store/db.js';
-import { bucketValue, sketchBucket, sketchQuantile, SKETCH_GAMMA } from '../../src/store/summaries.js';
+import { bucketValue, normalizeSolution, patternId, sketchBucket, sketchQuantile, SKETCH_GAMMA } from '../../src/store/summaries.js';
 import { row } from '../helpers/rows.js';
 import { tempDir } from '../helpers/server.js';
 
@@ -117,6 +117,28 @@ describe('summary tables kept by the writer', () => {
     const bound = (SKETCH_GAMMA - 1) / (SKETCH_GAMMA + 1);
     assert.ok(Math.abs(est - Number(exact!.p95)) <= bound * Number(exact!.p95) + 1e-12, `${est} vs ${exact!.p95}`);
     assert.equal(bucketValue(sketchBucket(0)), 0);
+  });
+
+  it('merges near-identical solution summaries into one pattern in solutions', async () => {
+    await store.writer.commit({
+      executions: [
+        row(20001, { solution_summary: 'Rewrite the README.', repo: 'x', success: true, quality_score: 80 }),
+        row(20002, { solution_summary: 'rewrite  the readme', repo: 'y', success: false, quality_score: null, task_type: 'docs' }),
+        row(20003, { solution_summary: 'REWRITE THE README!!', repo: 'x', success: true, quality_score: 90 }),
+      ],
+      rejected: [],
+    });
+    const [p] = await rows(`SELECT pattern_id::VARCHAR id, solution_summary, usage_count, success_count, success_rate, sum_quality, quality_count, repos_used_in, task_types FROM solutions WHERE solution_summary ILIKE '%readme%'`);
+    assert.equal(p!.id, patternId('rewrite the readme'));
+    assert.equal(p!.usage_count, 3n);
+    assert.equal(p!.success_count, 2n);
+    assert.ok(Math.abs(Number(p!.success_rate) - 2 / 3) < 1e-12);
+    assert.equal(p!.sum_quality, 170);
+    assert.deepEqual(p!.repos_used_in, ['x', 'y']);
+    assert.deepEqual(p!.task_types, ['docs', 'refactor']);
+    assert.equal(normalizeSolution('Rewrite the README.'), 'rewrite the readme');
+    const again = await rows(`SELECT count(*)::INT n FROM solutions WHERE solution_summary ILIKE '%readme%'`);
+    assert.equal(again[0]!.n, 1);
   });
 
   it('counts nothing twice when the same batch is committed again', async () => {
