@@ -1,0 +1,130 @@
+// npm run bench:query [-- --sizes 100000,1000000 --runs 40]
+// p50/p95 of every query of the library at each size, on a database filled by `orb-learn synth`
+// (with vectors from the active model), against the review's naive SQL as ratios; then 1 vs 4
+// concurrent clients.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { OnnxEmbedder } from '../src/embed/embedder.js';
+import { defaultCacheDir, resolveModel } from '../src/embed/model.js';
+import { buildOffline } from '../src/embed/service.js';
+import { QueryLibrary } from '../src/query/library.js';
+import type { QueryName } from '../src/query/params.js';
+import { ReadPool } from '../src/query/pool.js';
+import { VectorIndex } from '../src/query/vector-index.js';
+import { Store } from '../src/store/db.js';
+import { CLI } from '../test/helpers/process.js';
+import { tempDir } from '../test/helpers/server.js';
+
+const { values } = parseArgs({
+  options: { sizes: { type: 'string', default: '100000,1000000' }, runs: { type: 'string', default: '40' }, eval: { type: 'string', default: '../shared/eval/similar-tasks.jsonl' } },
+});
+const RUNS = Number(values.runs);
+const texts = (() => {
+  try {
+    return readFileSync(values.eval, 'utf8').trim().split('\n').flatMap((l) => (JSON.parse(l) as { texts: string[] }).texts);
+  } catch {
+    return ['Refactor the authentication middleware to use JWT validation', 'Fix flaky integration tests that fail intermittently on CI'];
+  }
+})();
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+
+async function time(fn: (i: number) => Promise<unknown>, runs = RUNS): Promise<{ p50: number; p95: number }> {
+  await fn(0);
+  const t: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn(i + 1);
+    t.push(performance.now() - t0);
+  }
+  return { p50: pct(t, 0.5), p95: pct(t, 0.95) };
+}
+
+const files = await resolveModel({ cacheDir: defaultCacheDir(), name: '__offline__', buildOffline });
+for (const size of values.sizes.split(',').map(Number)) {
+  const dir = tempDir('orb-bench-query-');
+  const db = join(dir, 'bench.duckdb');
+  const t0 = performance.now();
+  const synth = spawnSync(process.execPath, [CLI, 'synth', '--rows', String(size), '--db', db, '--seed', '7'], { encoding: 'utf8', env: { ...process.env, ORB_MODEL_DIR: files.dir } });
+  if (synth.status !== 0) throw new Error(`synth failed: ${synth.stderr}`);
+  console.log(`\n== ${size.toLocaleString('en')} executions: synth ${((performance.now() - t0) / 1000).toFixed(0)} s, file ${(statSync(db).size / 1e6).toFixed(0)} MB (model ${files.manifest.id})`);
+  const store = await Store.open({ path: db });
+  const pool = await ReadPool.open(() => store.connect(), 4, 120_000);
+  const embedder = await OnnxEmbedder.load(files, { threads: 1 });
+  const index = new VectorIndex(embedder.modelId, embedder.dimension);
+  const tl = performance.now();
+  await pool.use((c) => index.load(c));
+  console.log(`vector index: ${index.size.toLocaleString('en')} vectors loaded in ${((performance.now() - tl) / 1000).toFixed(1)} s, ${((index.size * index.dim) / 1e6).toFixed(0)} MB of int8`);
+  const lib = new QueryLibrary(pool, () => ({ index, embedder }));
+  const repos = (await pool.use((c) => c.runAndReadAll('SELECT repo FROM executions GROUP BY repo ORDER BY count(*) DESC LIMIT 5'))).getRows().map((r) => String(r[0]));
+  const types = (await pool.use((c) => c.runAndReadAll('SELECT task_type FROM executions GROUP BY task_type ORDER BY count(*) DESC LIMIT 5'))).getRows().map((r) => String(r[0]));
+  const pick = <T,>(xs: T[], i: number) => xs[i % xs.length]!;
+  const cases: [QueryName, (i: number) => Record<string, unknown>][] = [
+    ['similar', (i) => ({ text: pick(texts, i), threshold: 0.3 })],
+    ['similar', (i) => ({ text: pick(texts, i), repo: pick(repos, i), threshold: 0.3 })],
+    ['tiers', (i) => ({ task_type: pick(types, i) })],
+    ['tiers', () => ({})],
+    ['patterns', () => ({})],
+    ['pools', (i) => ({ repo: pick(repos, i) })],
+    ['cost-error', () => ({ by: 'tier' })],
+    ['recommend', (i) => ({ text: pick(texts, i) })],
+  ];
+  console.log('query                         p50 ms   p95 ms');
+  const p95: Record<string, number> = {};
+  for (const [name, params] of cases) {
+    const label = `${name} ${JSON.stringify(params(0)).length > 2 ? Object.keys(params(0)).filter((k) => k !== 'text' && k !== 'threshold').join('+') : ''}`.trim();
+    const r = await time((i) => lib.run(name, params(i)));
+    p95[label] = r.p95;
+    console.log(`${label.padEnd(28)} ${r.p50.toFixed(1).padStart(7)}  ${r.p95.toFixed(1).padStart(7)}`);
+  }
+  // The review's naive SQL, in the same run.
+  const qv = Array.from((await embedder.embed([texts[0]!])).vectors[0]!);
+  const naive: [string, string, string][] = [
+    [
+      'similar (full-scan cosine)',
+      'similar',
+      `SELECT e.task_id, e.timestamp, e.task_type, e.repo, e.model_tier, e.pool_type, e.success, e.duration_seconds, e.quality_score,
+         list_cosine_similarity(list_transform(v.embedding, x -> x * v.scale)::FLOAT[], [${qv.join(',')}]::FLOAT[]) AS similarity
+       FROM executions e JOIN execution_embeddings v USING (task_id) WHERE v.model_id = '${embedder.modelId}' AND e.timestamp >= now() - INTERVAL 90 DAY
+       ORDER BY similarity DESC LIMIT 10`,
+    ],
+    [
+      'tiers (GROUP BY executions)',
+      'tiers',
+      `SELECT model_tier, count(*) total, count(*) FILTER (success) successful, avg(duration_seconds), avg(actual_cost), avg(quality_score),
+         quantile_cont(duration_seconds, 0.95) p95 FROM executions WHERE timestamp >= now() - INTERVAL 30 DAY GROUP BY model_tier ORDER BY 6 DESC, 4`,
+    ],
+    [
+      'patterns (GROUP BY executions)',
+      'patterns',
+      `SELECT solution_summary, count(*) usage_count, count(*) FILTER (success) success_count, avg(quality_score) avg_quality,
+         count(*) FILTER (success) / count(*) success_rate FROM executions WHERE solution_summary IS NOT NULL
+       GROUP BY solution_summary HAVING count(*) >= 10 ORDER BY success_rate DESC, avg_quality DESC LIMIT 10`,
+    ],
+  ];
+  for (const [label, ours, sql] of naive) {
+    const r = await time(() => pool.use((c) => c.runAndReadAll(sql)), Math.max(5, Math.floor(RUNS / 4)));
+    const mine = Object.entries(p95).find(([k]) => k.startsWith(ours))![1];
+    console.log(`naive ${label.padEnd(32)} p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms  → library is ${(r.p95 / mine).toFixed(1)}× faster at p95`);
+  }
+  // Throughput with 1 and 4 concurrent clients (tiers and patterns, through the read pool).
+  for (const clients of [1, 4]) {
+    let done = 0;
+    const until = performance.now() + 3000;
+    await Promise.all(
+      Array.from({ length: clients }, async (_, c) => {
+        for (let i = c; performance.now() < until; i++) {
+          await lib.run(i % 2 ? 'tiers' : 'pools', i % 2 ? { task_type: pick(types, i) } : { repo: pick(repos, i) });
+          done++;
+        }
+      }),
+    );
+    console.log(`${clients} concurrent client${clients > 1 ? 's' : ''}: ${(done / 3).toFixed(0)} queries/s (tiers + pools)`);
+  }
+  await embedder.close();
+  pool.close();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+}
