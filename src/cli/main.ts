@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // orb-learn's command line: thin shells over the library, one module a command.
 import { Command } from 'commander';
+import { registerArchive } from './commands/archive.js';
 import { registerModel } from './commands/model.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerQuery } from './commands/query.js';
@@ -14,5 +15,6 @@ registerModel(program);
 registerReembed(program);
 registerSynth(program);
 registerQuery(program);
+registerArchive(program);
 registerPolicy(program);
 await program.parseAsync(process.argv);
