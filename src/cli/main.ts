@@ -2,6 +2,7 @@
 // orb-learn's command line: thin shells over the library, one module a command.
 import { Command } from 'commander';
 import { registerArchive } from './commands/archive.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerModel } from './commands/model.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerQuery } from './commands/query.js';
@@ -16,5 +17,6 @@ registerReembed(program);
 registerSynth(program);
 registerQuery(program);
 registerArchive(program);
+registerMigrate(program);
 registerPolicy(program);
 await program.parseAsync(process.argv);
