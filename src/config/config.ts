@@ -63,6 +63,9 @@ const Settings = z.strictObject({
   /** Require `Authorization: Bearer <token>` on exports and the query API. */
   authToken: z.string().min(16, 'must be at least 16 characters').optional(),
   authTokenFile: z.string().min(1).optional(),
+  /** Export orb-learn's own traces and metrics to this OTLP/gRPC endpoint (off when unset). */
+  telemetryEndpoint: z.string().min(1).optional(),
+  telemetryIntervalMs: int(1000).default(10_000),
   logLevel: z.enum(LOG_LEVELS).default('info'),
 });
 export const Config = Settings.superRefine((c, ctx) => {

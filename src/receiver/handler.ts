@@ -2,7 +2,9 @@
 import type { ConvertedRequest, RejectedSpan } from '../convert/span-to-record.js';
 import type { ExportTraceResponse } from '../convert/wire-types.js';
 import type { BatchConsumer } from '../pipeline/consumer.js';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { IngestMetrics } from '../telemetry/metrics.js';
+import { SELF_SCOPE } from '../telemetry/scope.js';
 import { decodeJson, encodeResponse, type Encoding } from './codec.js';
 import type { Decoder } from './decode.js';
 import type { Forwarder } from './forward.js';
@@ -39,13 +41,29 @@ async function commitConverted(c: ConvertedRequest, transport: string, deps: Exp
   return { partialSuccess: { rejectedSpans: c.rejected.length, errorMessage: partialMessage(c.rejected, c.total) } };
 }
 
+const tracer = trace.getTracer(SELF_SCOPE);
+
 /** Bytes in, bytes out: the whole export for a transport that has already framed the body. */
-export async function handleExportBytes(
-  body: Buffer,
-  enc: Encoding,
-  transport: string,
-  deps: ExportDeps,
-): Promise<{ body: Buffer; partial: boolean }> {
+export function handleExportBytes(body: Buffer, enc: Encoding, transport: string, deps: ExportDeps): Promise<{ body: Buffer; partial: boolean }> {
+  // orb-learn's own span (a no-op unless self-telemetry is on); it never carries execution.* keys.
+  return tracer.startActiveSpan('orb-learn export', { attributes: { 'orb.transport': transport, 'orb.encoding': enc, 'orb.request_bytes': body.length } }, (span) =>
+    exportBytes(body, enc, transport, deps).then(
+      (r) => {
+        span.setAttribute('orb.partial_success', r.partial);
+        span.end();
+        return r;
+      },
+      (err: unknown) => {
+        span.recordException(err as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+        span.end();
+        throw err;
+      },
+    ),
+  );
+}
+
+async function exportBytes(body: Buffer, enc: Encoding, transport: string, deps: ExportDeps): Promise<{ body: Buffer; partial: boolean }> {
   const learn = deps.decode(body, enc, (deps.now ?? (() => new Date()))()).then((c) => commitConverted(c, transport, deps));
   if (!deps.forward) {
     const resp = await learn;

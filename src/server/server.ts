@@ -21,6 +21,7 @@ import { Store } from '../store/db.js';
 import { defaultSnapshotPath, SnapshotPublisher } from '../store/snapshot.js';
 import type { Logger } from '../telemetry/log.js';
 import { IngestMetrics } from '../telemetry/metrics.js';
+import { startSelfTelemetry } from '../telemetry/self.js';
 
 export interface RunningServer {
   readonly store: Store;
@@ -137,6 +138,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     await store.close();
     throw err;
   }
+  const self = config.telemetryEndpoint ? startSelfTelemetry(config.telemetryEndpoint, metrics.registry, grpc.port, config.telemetryIntervalMs) : null;
   ready = true;
   snapshot.start();
   // The model may need building on a first start: ingest does not wait for it.
@@ -173,6 +175,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         forward?.close();
         readPool.close();
         await store.close();
+        await self?.shutdown().catch((err: unknown) => log.warn({ err }, 'self-telemetry flush failed'));
         log.info('stopped cleanly');
       })();
       return stopping;

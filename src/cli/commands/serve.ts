@@ -34,6 +34,8 @@ export const SERVE_FLAGS: SettingFlag[] = [
   ['tlsClientCa', 'PEM', 'require client certificates signed by this CA (mTLS)'],
   ['authToken', 'TOKEN', 'require Authorization: Bearer TOKEN on exports and queries (env ORB_AUTH_TOKEN)'],
   ['authTokenFile', 'FILE', 'read the bearer token from a file'],
+  ['telemetryEndpoint', 'URL', "export orb-learn's own traces and metrics over OTLP/gRPC (off by default)"],
+  ['telemetryIntervalMs', 'MS', 'how often its metrics are exported (default 10000)'],
   ['logLevel', 'LEVEL', 'fatal|error|warn|info|debug|trace|silent (default info)'],
 ];
 

@@ -1,0 +1,2 @@
+// The instrumentation scope of orb-learn's own spans and metrics.
+export const SELF_SCOPE = 'orb-learn';
