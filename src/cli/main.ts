@@ -2,6 +2,8 @@
 // orb-learn's command line: thin shells over the library, one module a command.
 import { Command } from 'commander';
 import { registerArchive } from './commands/archive.js';
+import { registerDemo } from './commands/demo.js';
+import { registerFeedback } from './commands/feedback.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerModel } from './commands/model.js';
 import { registerPolicy } from './commands/policy.js';
@@ -16,6 +18,8 @@ registerModel(program);
 registerReembed(program);
 registerSynth(program);
 registerQuery(program);
+registerFeedback(program);
+registerDemo(program);
 registerArchive(program);
 registerMigrate(program);
 registerPolicy(program);
