@@ -98,7 +98,8 @@ function listFiles(dir: string): string[] {
 /** Whether the archive holds any Parquet file for this table (read_parquet fails on an empty glob). */
 export function hasArchive(archiveDir: string | null | undefined, kind: ArchiveKind = 'executions'): boolean {
   if (!archiveDir) return false;
-  return listFiles(join(resolve(archiveDir), kind)).some((f) => f.endsWith('.parquet'));
+  const dir = join(resolve(archiveDir), kind);
+  return existsSync(dir) && (readdirSync(dir, { recursive: true }) as string[]).some((f) => f.endsWith('.parquet'));
 }
 
 function archivedSource(t: ArchivedTable, kind: ArchiveKind, archiveDir: string | null | undefined): string {
@@ -271,6 +272,14 @@ function serialized<T>(fn: () => Promise<T>): Promise<T> {
 
 const TERMINAL = ['done', 'rolled_back', 'failed'];
 
+interface Column {
+  name: string;
+  type: string;
+}
+
+/** Types that DuckDB writes to Parquet and reads back as the same type (lists of them too). */
+const ROUND_TRIP = /^(UUID|TIMESTAMP|DATE|VARCHAR|JSON|BLOB|BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|FLOAT|DOUBLE)(\[\])?$/;
+
 interface TableState {
   t: ArchivedTable;
   kind: ArchiveKind;
@@ -280,7 +289,7 @@ interface TableState {
   drop: string;
   count: number;
   dropCount: number;
-  columns: string[];
+  columns: Column[];
   /** Checksum of the archived rows, verified against the staged Parquet. */
   checksum: string;
 }
@@ -347,11 +356,11 @@ class ArchiveRun {
     return Number(await this.one(`SELECT count(*) FROM temp.main.${q(table)}`));
   }
 
-  private async columns(table: string): Promise<string[]> {
+  private async columns(table: string): Promise<Column[]> {
     const r = await this.rows(
-      `SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = ${lit(table)} ORDER BY column_index`,
+      `SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = ${lit(table)} ORDER BY column_index`,
     );
-    return r.map((x) => String(x[0]));
+    return r.map((x) => ({ name: String(x[0]), type: String(x[1]) }));
   }
 
   async assertSchema(): Promise<void> {
@@ -489,9 +498,15 @@ class ArchiveRun {
     return s.t.key.map((k) => `${a}.${q(k)} = ${b}.${q(k)}`).join(' AND ');
   }
 
-  /** Sum of a hash of every column (as text): equal sums ⇒ the same rows, barring a 64-bit collision. */
+  /**
+   * Sum of a hash of every column: equal sums ⇒ the same rows, barring a 64-bit collision. Types
+   * that Parquet round-trips are hashed as they are (fast, and a list of 384 int8 codes stays a
+   * list); any other type as text, so a type Parquet would change fails verification loudly
+   * rather than passing wrongly.
+   */
   private checksumExpr(s: TableState, alias: string): string {
-    return `coalesce(sum(hash(${s.columns.map((c) => `${alias}.${q(c)}::VARCHAR`).join(', ')})), 0)::VARCHAR`;
+    const cols = s.columns.map((c) => (ROUND_TRIP.test(c.type) ? `${alias}.${q(c.name)}` : `${alias}.${q(c.name)}::VARCHAR`));
+    return `coalesce(sum(hash(${cols.join(', ')})), 0)::VARCHAR`;
   }
 
   private hotRows(s: TableState): string {
