@@ -194,7 +194,7 @@ function buildWorld(): World {
     };
   });
   const repos = REPOS.map((spec, i): RepoModel => {
-    // Each repo has its own handful of modules, so a description mostly implies its repo.
+    // Each repo works on its own handful of modules (a fixed draw, the same for every seed).
     const modules = [...MODULES];
     for (let k = modules.length - 1; k > 0; k--) {
       const j = fixed.int(k + 1);
