@@ -50,6 +50,11 @@ const Settings = z.strictObject({
   snapshotInterval: int(0).default(60),
   /** Where the snapshot goes; default beside the database: NAME.snapshot.duckdb. */
   snapshotPath: z.string().min(1).optional(),
+  /** Where old executions go as monthly Parquet; default beside the database: archive/. */
+  archiveDir: z.string().min(1).optional(),
+  /** Executions older than this are archived by the schedule inside serve ('90d'; 'off' disables). */
+  archiveOlderThan: z.string().regex(/^(off|\d+(\.\d+)?\s*(s|m|h|d|w))$/, "expected a duration such as 90d, or 'off'").default('90d'),
+  archiveInterval: z.string().regex(/^\d+(\.\d+)?\s*(s|m|h|d|w)$/, 'expected a duration such as 1d').default('1d'),
   /** Read connections for queries, beside the writer. */
   queryConnections: int(1).max(64).default(4),
   queryTimeoutMs: int(100).default(10_000),

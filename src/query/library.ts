@@ -2,6 +2,7 @@
 // §3.2), answered from the summary tables and the in-process vector index.
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { InvalidInputError, RetryableError } from '../errors.js';
+import { executionsSource, feedbackSource } from '../store/archive.js';
 import { sketchQuantile } from '../store/summaries.js';
 import { QUERY_PARAMS, type QueryName, type QueryParams } from './params.js';
 import type { ReadPool } from './pool.js';
@@ -69,6 +70,7 @@ export class QueryLibrary {
   constructor(
     private readonly pool: ReadPool,
     private readonly vectors: () => { index: VectorIndex; embedder: TextEmbedder } | null,
+    private readonly archiveDir: string | null = null,
   ) {}
 
   /** Validates raw parameters (strings from a URL or flags are coerced) and runs the query. */
@@ -222,7 +224,7 @@ export class QueryLibrary {
       sinceMs: now.getTime() - p.days * DAY_MS,
       threshold: p.threshold,
     });
-    const rows = await this.fetchExecutions(hits, explain);
+    const rows = await this.fetchExecutions(hits, explain, p.include_archive ? executionsSource(this.archiveDir) : 'executions');
     return {
       rows: rows.rows,
       explain: rows.explain,
@@ -230,14 +232,14 @@ export class QueryLibrary {
     };
   }
 
-  private async fetchExecutions(hits: VectorHit[], explain: boolean) {
+  private async fetchExecutions(hits: VectorHit[], explain: boolean, source = 'executions') {
     if (hits.length === 0) return { rows: [] as Record<string, unknown>[] };
     const ids = hits.map((h) => h.task_id);
     if (!ids.every((id) => /^[0-9a-f-]{36}$/.test(id))) throw new Error('corrupt task id in the vector index');
     const got = await this.read(
       {
         text: `SELECT task_id::VARCHAR AS task_id, timestamp, task_type, repo, model_tier, pool_type, success, duration_seconds, quality_score
-          FROM executions WHERE task_id IN (${ids.map((id) => `'${id}'`).join(', ')})`,
+          FROM ${source} AS e WHERE task_id IN (${ids.map((id) => `'${id}'`).join(', ')})`,
         values: [],
       },
       explain,
@@ -313,6 +315,10 @@ export class QueryLibrary {
 
   private async sql(p: QueryParams<'sql'>, explain: boolean) {
     return this.pool.use(async (conn) => {
+      if (p.include_archive) {
+        await conn.run(`CREATE OR REPLACE TEMP VIEW all_executions AS SELECT * FROM ${executionsSource(this.archiveDir)}`);
+        await conn.run(`CREATE OR REPLACE TEMP VIEW all_feedback AS SELECT * FROM ${feedbackSource(this.archiveDir)}`);
+      }
       const statement = await readOnlySelect(conn, p.query);
       const reader = await conn.runAndRead(statement);
       await reader.readUntil(p.max_rows + 1);

@@ -6,6 +6,7 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const text = z.string().trim().min(1, 'must not be empty');
 const optionalText = z.string().trim().min(1).optional();
+const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1').default(false);
 
 export const QUERY_PARAMS = {
   similar: z.strictObject({
@@ -14,6 +15,8 @@ export const QUERY_PARAMS = {
     days: int(1, 36500).default(90),
     limit: int(1, 1000).default(10),
     threshold: num(-1, 1).default(0.7),
+    /** Also return archived executions the index still holds. */
+    include_archive: flag,
   }),
   tiers: z.strictObject({
     task_type: optionalText,
@@ -47,6 +50,8 @@ export const QUERY_PARAMS = {
   sql: z.strictObject({
     query: text,
     max_rows: int(1, 100_000).default(1000),
+    /** Adds the views all_executions and all_feedback: the hot tables plus the Parquet archive. */
+    include_archive: flag,
   }),
 } as const;
 

@@ -19,6 +19,8 @@ import { Forwarder } from '../receiver/forward.js';
 import type { ExportDeps } from '../receiver/handler.js';
 import { Store } from '../store/db.js';
 import { defaultSnapshotPath, SnapshotPublisher } from '../store/snapshot.js';
+import { startArchiveSchedule } from '../store/archive.js';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../telemetry/log.js';
 import { IngestMetrics } from '../telemetry/metrics.js';
 import { startSelfTelemetry } from '../telemetry/self.js';
@@ -103,8 +105,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     },
     (err) => log.error({ err }, 'snapshot failed'),
   );
+  const archiveDir = config.archiveDir ?? join(dirname(config.db), 'archive');
   const readPool = await ReadPool.open(() => store.connect(), config.queryConnections, config.queryTimeoutMs);
-  const queries = new QueryLibrary(readPool, () => (embedding ? { index: embedding.index, embedder: embedding.client } : null));
+  const queries = new QueryLibrary(readPool, () => (embedding ? { index: embedding.index, embedder: embedding.client } : null), archiveDir);
   http.route('GET', '/v1/query/', async (_req, url) => {
     const name = url.pathname.slice('/v1/query/'.length);
     if (!isQueryName(name)) throw new NotFoundError(`no query ${JSON.stringify(name)}: known are ${QUERY_NAMES.join(', ')}`);
@@ -138,6 +141,20 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     await store.close();
     throw err;
   }
+  const archive =
+    config.archiveOlderThan === 'off'
+      ? null
+      : startArchiveSchedule(store, {
+          archiveDir,
+          olderThan: config.archiveOlderThan,
+          interval: config.archiveInterval,
+          runAtStart: true,
+          onReport: (r) => {
+            if (r.executions > 0) log.info({ ...r }, 'archived old executions');
+            snapshot.markChanged();
+          },
+          onError: (err) => log.error({ err }, 'archive run failed; it undid itself and retries at the next interval'),
+        });
   const self = config.telemetryEndpoint ? startSelfTelemetry(config.telemetryEndpoint, metrics.registry, grpc.port, config.telemetryIntervalMs) : null;
   ready = true;
   snapshot.start();
@@ -167,6 +184,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         ready = false;
         log.info('stopping: refusing new requests, finishing in-flight ones');
         await Promise.all([grpc.stop(config.shutdownGraceMs), http.stop(config.shutdownGraceMs)]);
+        await archive?.stop();
         await queue.drain();
         await snapshot.stop();
         await embeddingStarted;

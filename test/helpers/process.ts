@@ -15,7 +15,7 @@ export interface ServeProcess {
 export function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
   const child = spawn(process.execPath, [CLI, 'serve', '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args], {
     // Embedding is off unless a test asks for it: it needs a model.
-    env: { ...process.env, ORB_EMBED: 'false', ...env },
+    env: { ...process.env, ORB_EMBED: 'false', ORB_ARCHIVE_OLDER_THAN: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -23,7 +23,7 @@ export function tempDir(prefix = 'orb-test-'): string {
 export async function startTestServer(overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<TestServer> {
   const dir = tempDir();
   const config = loadConfig({
-    flags: { db: join(dir, 'learning.duckdb'), grpc: '127.0.0.1:0', http: '127.0.0.1:0', logLevel: 'silent', embed: false, ...overrides },
+    flags: { db: join(dir, 'learning.duckdb'), grpc: '127.0.0.1:0', http: '127.0.0.1:0', logLevel: 'silent', embed: false, archiveOlderThan: 'off', ...overrides },
   });
   const server = await startServer(config, createLogger(config.logLevel));
   const conn = await server.store.connect();

@@ -1,6 +1,7 @@
 // orb-learn query <name> …: the query library from the command line. It asks a running server
 // over HTTP when one answers (DuckDB lets only that process open the file), and opens the file
 // itself when none does.
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { OnnxEmbedder } from '../../embed/embedder.js';
 import { resolveModel } from '../../embed/model.js';
@@ -71,7 +72,7 @@ async function direct(config: ReturnType<typeof settings>, name: QueryName, para
     vectors = { index, embedder };
   }
   try {
-    return await new QueryLibrary(pool, () => vectors).run(name, params, { explain });
+    return await new QueryLibrary(pool, () => vectors, config.archiveDir ?? join(dirname(config.db), 'archive')).run(name, params, { explain });
   } finally {
     await vectors?.embedder.close();
     pool.close();
