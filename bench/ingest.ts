@@ -20,6 +20,7 @@ const { values } = parseArgs({
     spans: { type: 'string', default: '200000' },
     concurrency: { type: 'string', default: '10' },
     naive: { type: 'string', default: '5000' },
+    embed: { type: 'boolean', default: false },
   },
 });
 const SPANS = Number(values.spans);
@@ -61,7 +62,8 @@ function peakRssMiB(pid: number): number {
 }
 
 async function driveServer(dir: string) {
-  const srv = await spawnServe(['--db', join(dir, 'bench.duckdb')]);
+  // With --embed the server embeds every execution off the ack path (the offline model).
+  const srv = await spawnServe(['--db', join(dir, 'bench.duckdb')], values.embed ? { ORB_EMBED: 'true' } : {});
   const tpl = template();
   const offsets = traceIdOffsets(tpl);
   const requests = Math.ceil(SPANS / PER_REQUEST);
@@ -102,6 +104,8 @@ async function driveServer(dir: string) {
   const clientCpu = (c.user + c.system) / 1e6;
   const rss = peakRssMiB(srv.child.pid!);
   const metrics = await (await fetch(`${srv.httpUrl}/metrics`)).text();
+  const embedded = [...metrics.matchAll(/^orb_embeddings_total\{source="(model|cache)"\} ([0-9.e+-]+)$/gm)].reduce((n, m) => n + Number(m[2]), 0);
+  if (values.embed) console.log(`embedding during the run: ${embedded} vectors written (${(embedded / seconds).toFixed(0)}/s), the rest waits in the backlog`);
   const metric = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metrics)?.[1] ?? NaN);
   const groups = metric('orb_commit_batches_total');
   const commitMs = (metric('orb_commit_duration_seconds_sum') / groups) * 1000;
@@ -139,7 +143,7 @@ async function naiveWriter(dir: string, tpl: Buffer) {
 
 const dir = tempDir('orb-bench-');
 try {
-  console.log(`orb-learn ingest benchmark: ${SPANS} execution spans, ${PER_REQUEST}/request, concurrency ${CONCURRENCY}`);
+  console.log(`orb-learn ingest benchmark: ${SPANS} execution spans, ${PER_REQUEST}/request, concurrency ${CONCURRENCY}, embedding ${values.embed ? 'on' : 'off'}`);
   const s = await driveServer(dir);
   console.log(`server   : ${s.acked} spans acknowledged in ${s.seconds.toFixed(2)} s = ${Math.round(s.rate)} spans/s`);
   console.log(`ack latency per 100-span request: p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms; retries ${s.retries}`);
