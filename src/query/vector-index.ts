@@ -3,7 +3,7 @@
 // over the int8 codes (cosine is scale-invariant, so each vector's own quantization scale drops
 // out). Repo and time filters never lose a hit to approximation: the scan widens until `limit`
 // rows pass the filters, the ranks fall below the threshold, or the partition is exhausted.
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { JSDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
 import usearch from 'usearch';
 
 const { exactSearch, MetricKind } = usearch;
@@ -131,21 +131,18 @@ export class VectorIndex {
     p.add(e);
   }
 
-  /** Loads every vector of the model (in time order) with the columns recommendation reads. */
+  /** Loads every vector of the model (in time order), one DuckDB chunk at a time (bounded memory). */
   async load(conn: DuckDBConnection): Promise<number> {
-    const reader = await conn.runAndRead(
-      `SELECT e.task_id::VARCHAR AS task_id, e.repo, epoch_ms(e.timestamp) AS ts, e.model_tier, e.task_type, e.success, e.quality_score, e.actual_cost,
+    const result = await conn.stream(
+      `SELECT e.task_id::VARCHAR AS task_id, e.repo, epoch_ms(e.timestamp)::DOUBLE AS ts, e.model_tier, e.task_type, e.success, e.quality_score, e.actual_cost,
               v.scale, v.embedding
        FROM execution_embeddings v JOIN executions e ON e.task_id = v.task_id
        WHERE v.model_id = $1 ORDER BY e.timestamp`,
       [this.modelId],
     );
     let n = 0;
-    for (;;) {
-      await reader.readUntil(n + 100_000);
-      const rows = reader.getRowsJS() as unknown[][];
-      for (; n < rows.length; n++) {
-        const r = rows[n]!;
+    for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+      for (const r of chunk.convertRows(JSDuckDBValueConverter) as unknown[][]) {
         this.add({
           task_id: r[0] as string,
           repo: r[1] as string,
@@ -158,8 +155,8 @@ export class VectorIndex {
           scale: r[8] as number,
           values: Int8Array.from(r[9] as number[]),
         });
+        n++;
       }
-      if (reader.done) break;
     }
     return n;
   }
