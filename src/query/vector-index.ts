@@ -21,17 +21,7 @@ export interface IndexedExecution {
   values: Int8Array;
 }
 
-export interface VectorHit {
-  task_id: string;
-  similarity: number;
-  repo: string;
-  timestampMs: number;
-  model_tier: string;
-  task_type: string;
-  success: boolean;
-  quality_score: number | null;
-  actual_cost: number;
-}
+export type VectorHit = Omit<IndexedExecution, 'scale' | 'values'> & { similarity: number };
 
 class Partition {
   data: Int8Array;

@@ -35,8 +35,9 @@
 // Summary tables (tier_performance_mv, tier_duration_sketch, pool_performance_mv,
 // solution_patterns_mv) are lifetime aggregates and are left untouched: they keep counting
 // archived executions, which is what dashboards want.
+import { fsyncPath } from './fsync.js';
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 
@@ -215,14 +216,6 @@ function cutoffOf(opts: ArchiveOptions): Date {
 // ---------------------------------------------------------------------------------------------
 // Files
 
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Removes empty folders under root (not root itself), deepest first. */
 function pruneEmpty(root: string): void {

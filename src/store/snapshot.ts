@@ -2,7 +2,8 @@
 // live file, and then no other process can, not even read-only. One transaction copies every
 // table (MVCC: the writer keeps committing meanwhile) into a temp file, which then replaces
 // the published snapshot atomically (rename), so a reader never sees a half-written file.
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { fsyncPath } from './fsync.js';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 
@@ -12,14 +13,6 @@ export function defaultSnapshotPath(db: string): string {
 
 const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 export interface SnapshotInfo {
   path: string;
