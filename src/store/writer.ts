@@ -82,31 +82,38 @@ export class TableWriter {
     return new Set(res.getRows().map((r) => String(r[0])));
   }
 
-  /** Merges rows into a summary table: ON CONFLICT (keys) DO UPDATE SET merge. Inside a transaction. */
-  async upsert(d: SummaryDelta): Promise<void> {
-    if (d.rows.length === 0) return;
-    const staging = await this.stagingFor(d);
-    await this.append(staging, 'main', 'temp', d.rows);
-    const cols = d.columns.map(q).join(', ');
-    await this.conn.run(
-      `INSERT INTO ${q(d.table)} (${cols}) SELECT ${cols} FROM temp.main.${q(staging)} ON CONFLICT (${d.keys.map(q).join(', ')}) DO UPDATE SET ${d.merge}`,
-    );
-    await this.conn.run(`DELETE FROM temp.main.${q(staging)}`);
+  /**
+   * Merges each delta into its summary table (ON CONFLICT (keys) DO UPDATE SET merge), then runs
+   * `after`: appends are local, and every statement goes to DuckDB in one call, since each round
+   * trip costs more than the statement. Inside a transaction.
+   */
+  async upsertAll(deltas: readonly SummaryDelta[], after: string[] = []): Promise<void> {
+    const statements: string[] = [];
+    for (const d of deltas) {
+      if (d.rows.length === 0) continue;
+      const staging = await this.stagingFor(d);
+      await this.append(staging, 'main', 'temp', d.rows);
+      const cols = d.columns.map(q).join(', ');
+      statements.push(
+        `INSERT INTO ${q(d.table)} (${cols}) SELECT ${cols} FROM temp.main.${q(staging)} ON CONFLICT (${d.keys.map(q).join(', ')}) DO UPDATE SET ${d.merge}`,
+        `DELETE FROM temp.main.${q(staging)}`,
+      );
+    }
+    statements.push(...after);
+    if (statements.length) await this.conn.run(statements.join(';\n'));
   }
 
-  /** executions.user_rating / user_accepted = the latest feedback that has one (inside a transaction). */
-  async applyLatestFeedback(taskIds: readonly string[]): Promise<void> {
+  /** SQL that sets executions.user_rating / user_accepted from the latest feedback that has one. */
+  static latestFeedbackSql(taskIds: readonly string[]): string | null {
     const ids = [...new Set(taskIds)];
-    if (ids.length === 0) return;
-    if (!ids.every((id) => UUID.test(id))) throw new Error('applyLatestFeedback: task ids must be UUIDs');
+    if (ids.length === 0) return null;
+    if (!ids.every((id) => UUID.test(id))) throw new Error('latestFeedbackSql: task ids must be UUIDs');
     const order = `struct_pack(t := timestamp, r := received_at, id := feedback_id::VARCHAR)`;
-    await this.conn.run(
-      `UPDATE executions SET user_rating = coalesce(f.rating, executions.user_rating), user_accepted = coalesce(f.accepted, executions.user_accepted)
+    return `UPDATE executions SET user_rating = coalesce(f.rating, executions.user_rating), user_accepted = coalesce(f.accepted, executions.user_accepted)
        FROM (SELECT task_id, arg_max(rating, ${order}) FILTER (WHERE rating IS NOT NULL) AS rating,
                     arg_max(accepted, ${order}) FILTER (WHERE accepted IS NOT NULL) AS accepted
              FROM feedback WHERE task_id IN (${ids.map((id) => `'${id}'`).join(', ')}) GROUP BY task_id) f
-       WHERE executions.task_id = f.task_id`,
-    );
+       WHERE executions.task_id = f.task_id`;
   }
 
   /** Creates what upsert needs outside any transaction (a rollback would drop a temp table made inside). */
@@ -150,8 +157,10 @@ export type WithinTransaction = (inserted: (Set<string> | null)[]) => Promise<vo
 export class ExecutionWriter {
   private readonly tables: TableWriter;
   private prepared = false;
+  /** Task ids with feedback but (as far as we know) no execution yet: the only ones a new execution must link. */
+  private readonly waitingFeedback = new Set<string>();
 
-  constructor(conn: DuckDBConnection) {
+  constructor(private readonly conn: DuckDBConnection) {
     this.tables = new TableWriter(conn);
   }
 
@@ -159,17 +168,26 @@ export class ExecutionWriter {
     const executions = dedupeExecutions(batch.executions);
     if (!this.prepared) {
       await this.tables.prepareUpserts(SUMMARY_TABLES);
+      // Feedback that came before its execution, from earlier runs.
+      const orphans = await this.conn.runAndReadAll('SELECT DISTINCT task_id::VARCHAR FROM feedback ANTI JOIN executions USING (task_id)');
+      for (const r of orphans.getRows()) this.waitingFeedback.add(String(r[0]));
       this.prepared = true;
     }
+    let feedbackTasks: string[] = [];
     const feedback = batch.feedback ?? [];
     const writes = [executionWrite(executions), rejectedWrite(batch.rejected), feedbackWrite(feedback)];
     const [inserted = 0, rejectedStored = 0, feedbackStored = 0] = await this.tables.write(writes, async (keys) => {
       const fresh = keys[0] == null ? executions : executions.filter((r) => keys[0]!.has(r.task_id));
-      for (const d of summaryDeltas(fresh)) await this.tables.upsert(d);
       const freshFeedback = keys[2] == null ? feedback : feedback.filter((f) => keys[2]!.has(f.feedback_id));
       // New feedback, and executions whose feedback came first: the latest opinion shows on the row.
-      await this.tables.applyLatestFeedback([...fresh.map((r) => r.task_id), ...freshFeedback.map((f) => f.task_id)]);
+      const linked = this.waitingFeedback.size || freshFeedback.length ? fresh.filter((r) => this.waitingFeedback.has(r.task_id)).map((r) => r.task_id) : [];
+      const update = TableWriter.latestFeedbackSql([...linked, ...freshFeedback.map((f) => f.task_id)]);
+      await this.tables.upsertAll(summaryDeltas(fresh), update ? [update] : []);
+      feedbackTasks = freshFeedback.map((f) => f.task_id);
     });
+    // Only after the commit: a rolled-back transaction changes nothing here.
+    for (const id of feedbackTasks) this.waitingFeedback.add(id);
+    if (this.waitingFeedback.size) for (const r of executions) this.waitingFeedback.delete(r.task_id);
     return { inserted, duplicates: batch.executions.length - inserted, rejectedStored, feedbackStored };
   }
 }
