@@ -54,18 +54,13 @@ export function registerServe(program: Command): void {
   cmd.action(async (opts: Record<string, unknown>) => {
   const config = settings(opts);
   const log = createLogger(config.logLevel);
-  const server = await startServer(config, log).catch((err: unknown) => {
-    log.fatal({ err }, 'could not start');
-    process.exit(1);
-  });
+  // Handlers first: a signal that lands while the server is still starting waits for it, then stops it.
+  let server: Awaited<ReturnType<typeof startServer>> | null = null;
+  let requested: string | null = null;
   let signals = 0;
-  const onSignal = (signal: string) => {
-    if (++signals > 1) {
-      log.warn({ signal }, 'second signal: exiting without draining');
-      process.exit(130);
-    }
+  const stop = (signal: string) => {
     log.info({ signal }, 'shutdown requested');
-    server.stop().then(
+    server!.stop().then(
       () => process.exit(0),
       (err: unknown) => {
         log.fatal({ err }, 'shutdown failed');
@@ -73,7 +68,20 @@ export function registerServe(program: Command): void {
       },
     );
   };
+  const onSignal = (signal: string) => {
+    if (++signals > 1) {
+      log.warn({ signal }, 'second signal: exiting without draining');
+      process.exit(130);
+    }
+    if (server) stop(signal);
+    else requested = signal;
+  };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+  server = await startServer(config, log).catch((err: unknown) => {
+    log.fatal({ err }, 'could not start');
+    process.exit(1);
+  });
+  if (requested) stop(requested);
 });
 }
