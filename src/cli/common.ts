@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { ConfigError, flagName, loadConfig, type Config, type ConfigKey } from '../config/config.js';
+import { Store } from '../store/db.js';
 
 export type SettingFlag = [ConfigKey, string, string];
 
@@ -34,3 +35,13 @@ export const MODEL_FLAGS: SettingFlag[] = [
   ['modelDir', 'DIR', 'sentence-transformers ONNX export to use (env ORB_MODEL_DIR)'],
   ['modelCacheDir', 'DIR', 'where pulled and built models are kept (default ~/.cache/orb-learn/models)'],
 ];
+
+/** Opens the database for a command that writes it; a file held by a server gets a clear line. */
+export async function openStoreOrFail(db: string): Promise<Store> {
+  try {
+    return await Store.open({ path: db });
+  } catch (err) {
+    const msg = (err as Error).message;
+    fail(/lock/i.test(msg) ? `${db} is held by another process (a running server?): stop it first. ${msg.split('\n')[0]}` : msg);
+  }
+}

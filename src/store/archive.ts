@@ -615,6 +615,20 @@ class ArchiveRun {
     }
   }
 
+
+  /** What a run archived (or would), from the selected states of executions, feedback, embeddings. */
+  private async counts(states: TableState[]) {
+    const [x, f, e] = states as [TableState, TableState, TableState];
+    return {
+      executions: x.count,
+      feedback: f.count,
+      embeddings: e.count,
+      embeddingsDropped: this.opts.withVectors ? 0 : e.dropCount,
+      duplicatesDropped: x.dropCount + f.dropCount + (this.opts.withVectors ? e.dropCount : 0),
+      months: await this.months(x),
+    };
+  }
+
   async run(): Promise<ArchiveReport> {
     const started = performance.now();
     const report = (over: Partial<ArchiveReport>): ArchiveReport => ({
@@ -639,17 +653,7 @@ class ArchiveRun {
       const recovered = await this.unfinished();
       await this.begin();
       try {
-        const states = await this.select();
-        const [x, f, e] = states as [TableState, TableState, TableState];
-        return report({
-          executions: x.count,
-          feedback: f.count,
-          embeddings: e.count,
-          embeddingsDropped: this.opts.withVectors ? 0 : e.dropCount,
-          duplicatesDropped: x.dropCount + f.dropCount + (this.opts.withVectors ? e.dropCount : 0),
-          months: await this.months(x),
-          recovered,
-        });
+        return report({ ...(await this.counts(await this.select())), recovered });
       } finally {
         await this.rollbackTransaction();
         await this.dropTemps();
@@ -676,18 +680,7 @@ class ArchiveRun {
       await this.deleteAndFinish(states, files, bytes);
       await this.step('committed');
       rmSync(this.stagingDir(), { recursive: true, force: true });
-      const [x, f, e] = states as [TableState, TableState, TableState];
-      return report({
-        executions: x.count,
-        feedback: f.count,
-        embeddings: e.count,
-        embeddingsDropped: this.opts.withVectors ? 0 : e.dropCount,
-        duplicatesDropped: x.dropCount + f.dropCount + (this.opts.withVectors ? e.dropCount : 0),
-        months: await this.months(x),
-        files,
-        bytes,
-        recovered,
-      });
+      return report({ ...(await this.counts(states)), files, bytes, recovered });
     } catch (err) {
       await this.rollbackTransaction();
       if (!(err instanceof ArchiveCrash)) await this.fail(err);

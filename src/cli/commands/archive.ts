@@ -6,8 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { ARCHIVE_STEPS, archiveOlderThan, parseDuration, type ArchiveReport } from '../../store/archive.js';
-import { Store } from '../../store/db.js';
-import { addSettings, fail, settings } from '../common.js';
+import { addSettings, openStoreOrFail, fail, settings } from '../common.js';
 
 /** <db folder>/archive: next to the database, on the same disk. */
 export function defaultArchiveDir(db: string): string {
@@ -59,13 +58,7 @@ export function registerArchive(program: Command): void {
     }
     const config = settings(opts);
     const dir = resolve(opts.archiveDir ? String(opts.archiveDir) : defaultArchiveDir(config.db));
-    let store: Store;
-    try {
-      store = await Store.open({ path: config.db });
-    } catch (err) {
-      const msg = (err as Error).message;
-      fail(/lock/i.test(msg) ? `${config.db} is held by another process (a running server?): stop it first. ${msg.split('\n')[0]}` : msg);
-    }
+    const store = await openStoreOrFail(config.db);
     const bar = new cliProgress.SingleBar(
       { format: `archive [{bar}] {step}`, stream: process.stderr, hideCursor: true },
       cliProgress.Presets.shades_classic,

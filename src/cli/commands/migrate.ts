@@ -5,8 +5,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { migrateHotStore, type HotStoreReport } from '../../migrate/hotstore.js';
-import { Store } from '../../store/db.js';
-import { addSettings, fail, settings } from '../common.js';
+import { addSettings, openStoreOrFail, fail, settings } from '../common.js';
 
 function describe(r: HotStoreReport): string {
   const lines = [
@@ -35,13 +34,7 @@ export function registerMigrate(program: Command): void {
     const from = String(opts.from);
     if (!existsSync(from)) fail(`--from ${from}: no such file`);
     if (resolve(from) === resolve(config.db)) fail('--from and --db are the same file');
-    let store: Store;
-    try {
-      store = await Store.open({ path: config.db });
-    } catch (err) {
-      const msg = (err as Error).message;
-      fail(/lock/i.test(msg) ? `${config.db} is held by another process (a running server?): stop it first. ${msg.split('\n')[0]}` : msg);
-    }
+    const store = await openStoreOrFail(config.db);
     const bar = new cliProgress.SingleBar(
       { format: 'migrate hotstore [{bar}] {percentage}% | {value}/{total} execution rows', stream: process.stderr, hideCursor: true },
       cliProgress.Presets.shades_classic,
