@@ -160,8 +160,18 @@ export class EmbeddingIndexer {
 
   private async loop(): Promise<void> {
     while (!this.stopping) {
-      if (this.queue.length === 0 && this.rescanNeeded) await this.rescan();
+      if (this.queue.length === 0 && this.rescanNeeded) {
+        try {
+          await this.rescan();
+        } catch (err) {
+          this.log.error({ err }, 'embedding backlog scan failed; retrying');
+          await new Promise((r) => setTimeout(r, 1000));
+          continue;
+        }
+      }
       if (this.queue.length === 0) {
+        // stop() may have run while rescan() was awaited, when there was no wake to call.
+        if (this.stopping || this.rescanNeeded) continue;
         await new Promise<void>((resolve) => {
           this.wake = resolve;
         });

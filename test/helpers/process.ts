@@ -48,13 +48,21 @@ export function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise
   });
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs the CLI to completion; a command still running after `limitMs` is killed and reported in stderr. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, limitMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    const timer = setTimeout(() => {
+      stderr += `\n[test] orb-learn ${args.join(' ')} did not finish within ${limitMs} ms; killed`;
+      child.kill('SIGKILL');
+    }, limitMs);
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
