@@ -31,6 +31,8 @@ const Settings = z.strictObject({
     .string()
     .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'expected a size such as 256MB')
     .default('256MB'),
+  /** Longest the summary tables (tiers, pools, patterns) lag the executions: they are merged in bulk, which keeps ingest fast. 0 merges in every commit. */
+  summaryIntervalMs: int(0).default(1000),
   /** Worker threads that decode and validate exports; 0 decodes on the main thread. */
   decodeThreads: int(0).default(1),
   /** Embed every execution off the ack path (needs a model: the offline one at least). */

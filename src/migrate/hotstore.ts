@@ -285,6 +285,7 @@ export async function migrateHotStore(target: { writer: ExecutionWriter }, opts:
       opts.onProgress?.({ done, total: report.executionRows });
     }
     report.rejected = report.rejects.length;
+    await target.writer.flushSummaries();
     if (report.migrated + report.skipped + report.rejected !== report.executionRows) {
       throw new Error(
         `hotstore migration counts do not reconcile: ${report.executionRows} found ≠ ${report.migrated} migrated + ${report.skipped} skipped + ${report.rejected} rejected`,

@@ -71,6 +71,8 @@ export class QueryLibrary {
     private readonly pool: ReadPool,
     private readonly vectors: () => { index: VectorIndex; embedder: TextEmbedder } | null,
     private readonly archiveDir: string | null = null,
+    /** Brings the summary tables up to what is committed (read-your-writes), before each query. */
+    private readonly freshen: () => Promise<void> = async () => undefined,
   ) {}
 
   /** Validates raw parameters (strings from a URL or flags are coerced) and runs the query. */
@@ -84,6 +86,7 @@ export class QueryLibrary {
     const started = performance.now();
     const params = parsed.data as Record<string, unknown>;
     const now = opts.now ?? new Date();
+    await this.freshen();
     const result = await this.dispatch(name, params, now, opts.explain ?? false);
     return { query: name, params, ...result, took_ms: Math.round((performance.now() - started) * 100) / 100 };
   }

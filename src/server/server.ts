@@ -48,7 +48,13 @@ const json = (status: number, body: unknown) => text(status, JSON.stringify(body
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const metrics = new IngestMetrics();
-  const store = await Store.open({ path: config.db, threads: config.dbThreads, checkpointThreshold: config.dbCheckpointThreshold });
+  const store = await Store.open({
+    path: config.db,
+    threads: config.dbThreads,
+    checkpointThreshold: config.dbCheckpointThreshold,
+    summaryIntervalMs: config.summaryIntervalMs,
+    onSummaryError: (err) => log.error({ err }, 'merging summary deltas failed; they stay journalled and are retried'),
+  });
   log.info({ db: config.db, schemaVersion: store.schemaVersion }, 'store open, migrations applied');
 
   let embedding: EmbeddingService | null = null;
@@ -107,7 +113,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   );
   const archiveDir = config.archiveDir ?? join(dirname(config.db), 'archive');
   const readPool = await ReadPool.open(() => store.connect(), config.queryConnections, config.queryTimeoutMs);
-  const queries = new QueryLibrary(readPool, () => (embedding ? { index: embedding.index, embedder: embedding.client } : null), archiveDir);
+  const queries = new QueryLibrary(
+    readPool,
+    () => (embedding ? { index: embedding.index, embedder: embedding.client } : null),
+    archiveDir,
+    () => store.writer.flushSummaries(),
+  );
   http.route('GET', '/v1/query/', async (_req, url) => {
     const name = url.pathname.slice('/v1/query/'.length);
     if (!isQueryName(name)) throw new NotFoundError(`no query ${JSON.stringify(name)}: known are ${QUERY_NAMES.join(', ')}`);

@@ -12,6 +12,9 @@ export interface StoreOptions {
   threads?: number;
   /** WAL size that triggers an automatic checkpoint (DuckDB's checkpoint_threshold). */
   checkpointThreshold?: string;
+  /** See ExecutionWriterOptions. */
+  summaryIntervalMs?: number;
+  onSummaryError?(err: unknown): void;
 }
 
 export class Store {
@@ -33,7 +36,10 @@ export class Store {
     const instance = await DuckDBInstance.create(opts.path, config);
     const conn = await instance.connect();
     await migrate(conn);
-    return new Store(opts.path, instance, conn, new ExecutionWriter(conn), await schemaVersion(conn));
+    const writer = new ExecutionWriter(conn, { summaryIntervalMs: opts.summaryIntervalMs, onSummaryError: opts.onSummaryError });
+    // Summary deltas a stopped process journalled are merged before anyone reads the tables.
+    await writer.flushSummaries();
+    return new Store(opts.path, instance, conn, writer, await schemaVersion(conn));
   }
 
   /** A fresh connection on the same instance, for readers. */
@@ -44,6 +50,8 @@ export class Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.writer.flushSummaries();
+    this.writer.close();
     await this.writeConn.run('CHECKPOINT');
     this.writeConn.closeSync();
     this.instance.closeSync();

@@ -3,6 +3,7 @@
 // table (MVCC: the writer keeps committing meanwhile) into a temp file, which then replaces
 // the published snapshot atomically (rename), so a reader never sees a half-written file.
 import { fsyncPath } from './fsync.js';
+import { mergeJournalInto } from './writer.js';
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -71,6 +72,9 @@ export class SnapshotPublisher {
         await this.conn.run('ROLLBACK').catch(() => undefined);
         throw err;
       }
+      // The copy holds the summary journal as of its transaction: merged there, the summaries
+      // agree with the copied executions.
+      await mergeJournalInto(this.conn, 'orb_snapshot');
     } catch (err) {
       this.changed = true;
       await this.conn.run('DETACH orb_snapshot').catch(() => undefined);

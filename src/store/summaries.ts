@@ -11,6 +11,19 @@ export function normalizeSolution(s: string): string {
 
 export const patternId = (summary: string) => uuidV5(`solution/${normalizeSolution(summary)}`);
 
+// A SHA-1 and a regex per execution cost more than the rest of its summary: solutions repeat, so memoize.
+const patternMemo = new Map<string, string | null>();
+/** The pattern of a summary, or null when it normalizes to nothing. */
+function patternOf(summary: string): string | null {
+  let id = patternMemo.get(summary);
+  if (id === undefined) {
+    if (patternMemo.size >= 50_000) patternMemo.clear();
+    id = normalizeSolution(summary) ? patternId(summary) : null;
+    patternMemo.set(summary, id);
+  }
+  return id;
+}
+
 export const SKETCH_GAMMA = 1.02;
 const LN_GAMMA = Math.log(SKETCH_GAMMA);
 export const ZERO_BUCKET = -32768;
@@ -37,6 +50,31 @@ export function sketchQuantile(pairs: readonly { bucket: number; count: number }
   return bucketValue(pairs[pairs.length - 1]!.bucket);
 }
 
+/** How a column of a summary row combines with the same column of another row for the same key. */
+export type Combine =
+  | 'key'
+  | 'sum'
+  | 'min'
+  | 'max'
+  /** Sorted distinct union of two string lists. */
+  | 'union'
+  /** The value already held wins. */
+  | 'keep'
+  /** numerator / denominator, both 'sum' columns of the same row, recomputed after they combine. */
+  | { ratio: [string, string] };
+
+export interface SummaryColumn {
+  name: string;
+  combine: Combine;
+  /** Holds a Date (so a journalled delta turns back into one). */
+  time?: boolean;
+}
+
+export interface SummaryTable {
+  table: string;
+  columns: readonly SummaryColumn[];
+}
+
 export interface SummaryDelta {
   table: string;
   keys: readonly string[];
@@ -46,154 +84,167 @@ export interface SummaryDelta {
   merge: string;
 }
 
-const day = (d: Date) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
-const hour = (d: Date) => new Date(Math.floor(d.getTime() / 3_600_000) * 3_600_000);
-const sumOf = (cols: string[]) => cols.map((c) => `${c} = ${c} + excluded.${c}`).join(', ');
+const col = (name: string, combine: Combine, time = false): SummaryColumn => ({ name, combine, time });
+const sums = (...names: string[]) => names.map((n) => col(n, 'sum'));
 
-function group<T>(rows: readonly ExecutionRow[], key: (r: ExecutionRow) => string | null, init: (r: ExecutionRow) => T, add: (acc: T, r: ExecutionRow) => void): T[] {
-  const m = new Map<string, T>();
-  for (const r of rows) {
-    const k = key(r);
-    if (k === null) continue;
-    let acc = m.get(k);
-    if (!acc) m.set(k, (acc = init(r)));
-    add(acc, r);
-  }
-  return [...m.values()];
-}
-
-const TIER_SUMS = ['total_executions', 'successful_count', 'sum_duration', 'sum_cost', 'sum_cost_estimate', 'sum_abs_cost_error', 'sum_quality', 'quality_count'];
-
-/** Each summary table: its key, the columns a delta carries, and how a delta merges in. */
-export const SUMMARY_TABLES: readonly Omit<SummaryDelta, 'rows'>[] = [
+/** Each summary table and how its rows combine: the one definition behind the SQL merge and the in-memory one. */
+export const SUMMARY_TABLES: readonly SummaryTable[] = [
   {
     table: 'tier_performance_mv',
-    keys: ['repo', 'model_tier', 'task_type', 'date'],
-    columns: ['repo', 'model_tier', 'task_type', 'date', ...TIER_SUMS],
-    merge: sumOf(TIER_SUMS),
+    columns: [
+      ...['repo', 'model_tier', 'task_type'].map((n) => col(n, 'key')),
+      col('date', 'key', true),
+      ...sums('total_executions', 'successful_count', 'sum_duration', 'sum_cost', 'sum_cost_estimate', 'sum_abs_cost_error', 'sum_quality', 'quality_count'),
+    ],
   },
   {
     table: 'tier_duration_sketch',
-    keys: ['repo', 'model_tier', 'task_type', 'date', 'bucket'],
-    columns: ['repo', 'model_tier', 'task_type', 'date', 'bucket', 'count'],
-    merge: sumOf(['count']),
+    columns: [...['repo', 'model_tier', 'task_type'].map((n) => col(n, 'key')), col('date', 'key', true), col('bucket', 'key'), col('count', 'sum')],
   },
   {
     table: 'pool_performance_mv',
-    keys: ['pool_type', 'repo', 'hour'],
-    columns: ['pool_type', 'repo', 'hour', 'total_tasks', 'successful_tasks', 'sum_duration', 'sum_cost'],
-    merge: sumOf(['total_tasks', 'successful_tasks', 'sum_duration', 'sum_cost']),
+    columns: [col('pool_type', 'key'), col('repo', 'key'), col('hour', 'key', true), ...sums('total_tasks', 'successful_tasks', 'sum_duration', 'sum_cost')],
   },
   {
     // The solution library: one row per pattern across repos (review §1.1's solutions table).
     table: 'solutions',
-    keys: ['pattern_id'],
-    columns: ['pattern_id', 'extracted_at', 'task_context', 'solution_summary', 'success_rate', 'usage_count', 'success_count', 'sum_quality', 'quality_count', 'repos_used_in', 'task_types', 'last_used'],
-    merge: `success_rate = (success_count + excluded.success_count) / (usage_count + excluded.usage_count), ${sumOf(['usage_count', 'success_count', 'sum_quality', 'quality_count'])}, repos_used_in = list_sort(list_distinct(list_concat(repos_used_in, excluded.repos_used_in))), task_types = list_sort(list_distinct(list_concat(task_types, excluded.task_types))), extracted_at = least(extracted_at, excluded.extracted_at), last_used = greatest(last_used, excluded.last_used)`,
+    columns: [
+      col('pattern_id', 'key'),
+      col('extracted_at', 'min', true),
+      col('task_context', 'keep'),
+      col('solution_summary', 'keep'),
+      col('success_rate', { ratio: ['success_count', 'usage_count'] }),
+      ...sums('usage_count', 'success_count', 'sum_quality', 'quality_count'),
+      col('repos_used_in', 'union'),
+      col('task_types', 'union'),
+      col('last_used', 'max', true),
+    ],
   },
   {
     table: 'solution_patterns_mv',
-    keys: ['solution_summary', 'repo'],
-    columns: ['solution_summary', 'repo', 'task_types', 'usage_count', 'success_count', 'sum_quality', 'quality_count', 'first_seen', 'last_seen'],
-    merge: `${sumOf(['usage_count', 'success_count', 'sum_quality', 'quality_count'])}, task_types = list_sort(list_distinct(list_concat(task_types, excluded.task_types))), first_seen = least(first_seen, excluded.first_seen), last_seen = greatest(last_seen, excluded.last_seen)`,
+    columns: [
+      col('solution_summary', 'key'),
+      col('repo', 'key'),
+      col('task_types', 'union'),
+      ...sums('usage_count', 'success_count', 'sum_quality', 'quality_count'),
+      col('first_seen', 'min', true),
+      col('last_seen', 'max', true),
+    ],
   },
 ];
 
-export function summaryDeltas(rows: readonly ExecutionRow[]): SummaryDelta[] {
-  if (rows.length === 0) return [];
-  const tierKey = (r: ExecutionRow) => `${r.repo}\u001f${r.model_tier}\u001f${r.task_type}\u001f${day(r.timestamp).getTime()}`;
-  const tiers = group(
-    rows,
-    tierKey,
-    (r) => [r.repo, r.model_tier, r.task_type, day(r.timestamp), 0, 0, 0, 0, 0, 0, 0, 0] as Cell[],
-    (a, r) => {
-      (a[4] as number)++;
-      if (r.success) (a[5] as number)++;
-      a[6] = (a[6] as number) + r.duration_seconds;
-      a[7] = (a[7] as number) + r.actual_cost;
-      a[8] = (a[8] as number) + r.cost_estimate;
-      a[9] = (a[9] as number) + Math.abs(r.actual_cost - r.cost_estimate);
-      if (r.quality_score !== null) {
-        a[10] = (a[10] as number) + r.quality_score;
-        (a[11] as number)++;
-      }
-    },
-  );
-  const sketch = group(
-    rows,
-    (r) => `${tierKey(r)}\u001f${sketchBucket(r.duration_seconds)}`,
-    (r) => [r.repo, r.model_tier, r.task_type, day(r.timestamp), sketchBucket(r.duration_seconds), 0] as Cell[],
-    (a) => {
-      (a[5] as number)++;
-    },
-  );
-  const pools = group(
-    rows,
-    (r) => `${r.pool_type}\u001f${r.repo}\u001f${hour(r.timestamp).getTime()}`,
-    (r) => [r.pool_type, r.repo, hour(r.timestamp), 0, 0, 0, 0] as Cell[],
-    (a, r) => {
-      (a[3] as number)++;
-      if (r.success) (a[4] as number)++;
-      a[5] = (a[5] as number) + r.duration_seconds;
-      a[6] = (a[6] as number) + r.actual_cost;
-    },
-  );
-  const patterns = group(
-    rows,
-    (r) => (r.solution_summary ? `${r.solution_summary}\u001f${r.repo}` : null),
-    (r) => [r.solution_summary, r.repo, [] as string[], 0, 0, 0, 0, r.timestamp, r.timestamp] as unknown as Cell[],
-    (a, r) => {
-      const types = a[2] as unknown as string[];
-      if (!types.includes(r.task_type)) {
-        types.push(r.task_type);
-        types.sort();
-      }
-      (a[3] as number)++;
-      if (r.success) (a[4] as number)++;
-      if (r.quality_score !== null) {
-        a[5] = (a[5] as number) + r.quality_score;
-        (a[6] as number)++;
-      }
-      if (r.timestamp < (a[7] as Date)) a[7] = r.timestamp;
-      if (r.timestamp > (a[8] as Date)) a[8] = r.timestamp;
-    },
-  );
-  const solutions = group(
-    rows,
-    (r) => (r.solution_summary && normalizeSolution(r.solution_summary) ? patternId(r.solution_summary) : null),
-    (r) => [patternId(r.solution_summary!), r.timestamp, r.task_description, r.solution_summary, 0, 0, 0, 0, 0, [] as string[], [] as string[], r.timestamp] as unknown as Cell[],
-    (a, r) => {
-      const add = (i: number, v: string) => {
-        const xs = a[i] as unknown as string[];
-        if (!xs.includes(v)) {
-          xs.push(v);
-          xs.sort();
-        }
-      };
-      (a[5] as number)++;
-      if (r.success) (a[6] as number)++;
-      a[4] = (a[6] as number) / (a[5] as number);
-      if (r.quality_score !== null) {
-        a[7] = (a[7] as number) + r.quality_score;
-        (a[8] as number)++;
-      }
-      add(9, r.repo);
-      add(10, r.task_type);
-      if (r.timestamp < (a[1] as Date)) {
-        a[1] = r.timestamp;
-        a[2] = r.task_description;
-        a[3] = r.solution_summary;
-      }
-      if (r.timestamp > (a[11] as Date)) a[11] = r.timestamp;
-    },
-  );
-  const rowsOf: Record<string, Cell[][]> = {
-    solutions,
-    tier_performance_mv: tiers,
-    tier_duration_sketch: sketch,
-    pool_performance_mv: pools,
-    solution_patterns_mv: patterns,
-  };
-  return SUMMARY_TABLES.map((t) => ({ ...t, rows: rowsOf[t.table]! }));
+function setClause(c: SummaryColumn): string | null {
+  const n = c.name;
+  const x = `excluded.${n}`;
+  const k = c.combine;
+  if (k === 'key' || k === 'keep') return null;
+  if (k === 'sum') return `${n} = ${n} + ${x}`;
+  if (k === 'min') return `${n} = least(${n}, ${x})`;
+  if (k === 'max') return `${n} = greatest(${n}, ${x})`;
+  if (k === 'union') return `${n} = list_sort(list_distinct(list_concat(${n}, ${x})))`;
+  // SET expressions all read the stored row, so the ratio adds the delta's parts itself.
+  const [a, b] = k.ratio;
+  return `${n} = (${a} + excluded.${a}) / (${b} + excluded.${b})`;
 }
 
+const unionOf = (a: string[], b: string[]) => [...new Set([...a, ...b])].sort();
+
+/**
+ * Summary rows keyed and combined in memory: many commits' worth of deltas become one row per
+ * key, so the tables are merged rarely and in bulk.
+ */
+export class SummaryAccumulator {
+  private readonly tables = SUMMARY_TABLES.map((t) => ({
+    spec: t,
+    keyIdx: t.columns.flatMap((c, i) => (c.combine === 'key' ? [i] : [])),
+    ratios: t.columns.flatMap((c, i) => (typeof c.combine === 'object' ? [[i, t.columns.findIndex((x) => x.name === (c.combine as { ratio: string[] }).ratio[0]), t.columns.findIndex((x) => x.name === (c.combine as { ratio: string[] }).ratio[1])]] : [])),
+    rows: new Map<string, Cell[]>(),
+  }));
+
+  /** Rows held, over all tables. */
+  get size(): number {
+    return this.tables.reduce((n, t) => n + t.rows.size, 0);
+  }
+
+  /** Combines a row of `SUMMARY_TABLES[table]` into what is held. */
+  add(table: number, row: Cell[]): void {
+    const t = this.tables[table]!;
+    const key = t.keyIdx.map((i) => { const v = row[i]; return v instanceof Date ? v.getTime() : v; }).join('\u001f');
+    const held = t.rows.get(key);
+    if (!held) {
+      t.rows.set(key, row);
+      return;
+    }
+    const cols = t.spec.columns;
+    for (let i = 0; i < cols.length; i++) {
+      const k = cols[i]!.combine;
+      if (k === 'sum') held[i] = (held[i] as number) + (row[i] as number);
+      else if (k === 'min') held[i] = (row[i] as Date) < (held[i] as Date) ? row[i]! : held[i]!;
+      else if (k === 'max') held[i] = (row[i] as Date) > (held[i] as Date) ? row[i]! : held[i]!;
+      else if (k === 'union') held[i] = unionOf(held[i] as string[], row[i] as string[]);
+    }
+    for (const [i, a, b] of t.ratios) held[i!] = (held[a!] as number) / (held[b!] as number);
+  }
+
+  merge(other: SummaryAccumulator): void {
+    other.tables.forEach((t, i) => {
+      for (const r of t.rows.values()) this.add(i, [...r]);
+    });
+  }
+
+  /** The held rows as upserts, one per table that has any. */
+  deltas(): SummaryDelta[] {
+    return this.tables
+      .filter((t) => t.rows.size > 0)
+      .map((t) => ({
+        table: t.spec.table,
+        keys: t.keyIdx.map((i) => t.spec.columns[i]!.name),
+        columns: t.spec.columns.map((c) => c.name),
+        rows: [...t.rows.values()],
+        merge: t.spec.columns.map(setClause).filter((x) => x !== null).join(', '),
+      }));
+  }
+
+  /** A JSON form for the journal (Dates as ISO strings, turned back by fromJSON). */
+  toJSON(): Record<string, Cell[][]> {
+    return Object.fromEntries(this.tables.filter((t) => t.rows.size > 0).map((t) => [t.spec.table, [...t.rows.values()]]));
+  }
+
+  static fromJSON(json: Record<string, unknown[][]>): SummaryAccumulator {
+    const acc = new SummaryAccumulator();
+    acc.tables.forEach((t, i) => {
+      for (const r of json[t.spec.table] ?? []) acc.add(i, r.map((v, c) => (t.spec.columns[c]!.time && typeof v === 'string' ? new Date(v) : v) as Cell));
+    });
+    return acc;
+  }
+}
+
+const day = (d: Date) => Math.floor(d.getTime() / 86_400_000) * 86_400_000;
+const hour = (d: Date) => Math.floor(d.getTime() / 3_600_000) * 3_600_000;
+
+/** What each execution adds to each summary table, in SUMMARY_TABLES order. */
+function contributions(r: ExecutionRow): (Cell[] | null)[] {
+  const ok = r.success ? 1 : 0;
+  const hasQ = r.quality_score !== null;
+  const q = r.quality_score ?? 0;
+  const date = new Date(day(r.timestamp));
+  const pattern = r.solution_summary ? patternOf(r.solution_summary) : null;
+  return [
+    [r.repo, r.model_tier, r.task_type, date, 1, ok, r.duration_seconds, r.actual_cost, r.cost_estimate, Math.abs(r.actual_cost - r.cost_estimate), q, hasQ ? 1 : 0],
+    [r.repo, r.model_tier, r.task_type, date, sketchBucket(r.duration_seconds), 1],
+    [r.pool_type, r.repo, new Date(hour(r.timestamp)), 1, ok, r.duration_seconds, r.actual_cost],
+    pattern ? [pattern, r.timestamp, r.task_description, r.solution_summary, ok, 1, ok, q, hasQ ? 1 : 0, [r.repo], [r.task_type], r.timestamp] : null,
+    r.solution_summary ? [r.solution_summary, r.repo, [r.task_type], 1, ok, q, hasQ ? 1 : 0, r.timestamp, r.timestamp] : null,
+  ];
+}
+
+/** Adds newly inserted executions to an accumulator (a fresh one if none is given). */
+export function summarize(rows: readonly ExecutionRow[], into = new SummaryAccumulator()): SummaryAccumulator {
+  for (const r of rows) contributions(r).forEach((c, i) => c && into.add(i, c));
+  return into;
+}
+
+/** The upserts for a set of newly inserted executions. */
+export function summaryDeltas(rows: readonly ExecutionRow[]): SummaryDelta[] {
+  return summarize(rows).deltas();
+}

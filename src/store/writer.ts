@@ -7,7 +7,7 @@ import type { ExecutionRow } from '../convert/record.js';
 import type { RejectedSpan } from '../convert/span-to-record.js';
 import type { FeedbackRow } from '../convert/feedback.js';
 import { dedupeExecutions, executionWrite, feedbackWrite, rejectedWrite, type Cell, type TableWrite } from './rows.js';
-import { SUMMARY_TABLES, summaryDeltas, type SummaryDelta } from './summaries.js';
+import { SUMMARY_TABLES, SummaryAccumulator, summarize, type SummaryDelta } from './summaries.js';
 
 export interface CommitBatch {
   executions: readonly ExecutionRow[];
@@ -83,11 +83,12 @@ export class TableWriter {
   }
 
   /**
-   * Merges each delta into its summary table (ON CONFLICT (keys) DO UPDATE SET merge), then runs
-   * `after`: appends are local, and every statement goes to DuckDB in one call, since each round
-   * trip costs more than the statement. Inside a transaction.
+   * Stages each delta and returns the statements that merge it into its summary table
+   * (ON CONFLICT (keys) DO UPDATE SET merge), for the caller to send with others in one call:
+   * each round trip costs more than the statement. Inside a transaction.
    */
-  async upsertAll(deltas: readonly SummaryDelta[], after: string[] = []): Promise<void> {
+  async upsertStatements(deltas: readonly SummaryDelta[], catalog?: string): Promise<string[]> {
+    const target = (t: string) => (catalog ? `${q(catalog)}.main.${q(t)}` : q(t));
     const statements: string[] = [];
     for (const d of deltas) {
       if (d.rows.length === 0) continue;
@@ -95,12 +96,22 @@ export class TableWriter {
       await this.append(staging, 'main', 'temp', d.rows);
       const cols = d.columns.map(q).join(', ');
       statements.push(
-        `INSERT INTO ${q(d.table)} (${cols}) SELECT ${cols} FROM temp.main.${q(staging)} ON CONFLICT (${d.keys.map(q).join(', ')}) DO UPDATE SET ${d.merge}`,
+        `INSERT INTO ${target(d.table)} (${cols}) SELECT ${cols} FROM temp.main.${q(staging)} ON CONFLICT (${d.keys.map(q).join(', ')}) DO UPDATE SET ${d.merge}`,
         `DELETE FROM temp.main.${q(staging)}`,
       );
     }
-    statements.push(...after);
-    if (statements.length) await this.conn.run(statements.join(';\n'));
+    return statements;
+  }
+
+  /** Runs `f` in a transaction; the statements it returns go to DuckDB with the COMMIT, in one call. */
+  async inTransaction(f: () => Promise<string[]>): Promise<void> {
+    await this.conn.run('BEGIN TRANSACTION');
+    try {
+      await this.conn.run([...(await f()), 'COMMIT'].join(';\n'));
+    } catch (err) {
+      await this.conn.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
   }
 
   /** SQL that sets executions.user_rating / user_accepted from the latest feedback that has one. */
@@ -124,22 +135,18 @@ export class TableWriter {
   private async transaction(writes: TableWrite[], mode: 'append' | 'merge', within?: WithinTransaction): Promise<number[]> {
     // Staging tables are made outside the transaction, so a rollback cannot take them away.
     if (mode === 'merge') for (const w of writes) if (w.rows.length > 0) await this.stagingFor(w);
-    await this.conn.run('BEGIN TRANSACTION');
-    try {
-      const inserted: (Set<string> | null)[] = [];
+    const inserted: (Set<string> | null)[] = [];
+    await this.inTransaction(async () => {
       for (const w of writes) inserted.push(await this.apply(w, mode));
-      await within?.(inserted);
-      await this.conn.run('COMMIT');
-      return inserted.map((keys, i) => (keys === null ? writes[i]!.rows.length : keys.size));
-    } catch (err) {
-      await this.conn.run('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+      return (await within?.(inserted)) ?? [];
+    });
+    return inserted.map((keys, i) => (keys === null ? writes[i]!.rows.length : keys.size));
   }
 
   /**
    * Returns, for each write, how many of its rows were new. `within` runs inside the same
-   * transaction with the new keys of each write (null: every row was new).
+   * transaction with the new keys of each write (null: every row was new); the statements it
+   * returns run last, with the COMMIT.
    */
   async write(writes: TableWrite[], within?: WithinTransaction): Promise<number[]> {
     try {
@@ -151,29 +158,135 @@ export class TableWriter {
   }
 }
 
-export type WithinTransaction = (inserted: (Set<string> | null)[]) => Promise<void>;
+export type WithinTransaction = (inserted: (Set<string> | null)[]) => Promise<string[] | void>;
 
-/** Executions, rejects, and the summaries of what was new: one transaction per group commit. */
+async function readJournal(conn: DuckDBConnection, catalog?: string): Promise<{ pending: SummaryAccumulator; nextSeq: number }> {
+  const table = catalog ? `${q(catalog)}.main.summary_journal` : 'summary_journal';
+  const pending = new SummaryAccumulator();
+  let nextSeq = 0;
+  for (const [seq, deltas] of (await conn.runAndReadAll(`SELECT seq, deltas FROM ${table} ORDER BY seq`)).getRows()) {
+    pending.merge(SummaryAccumulator.fromJSON(JSON.parse(String(deltas)) as Record<string, unknown[][]>));
+    nextSeq = Math.max(nextSeq, Number(seq) + 1);
+  }
+  return { pending, nextSeq };
+}
+
+/**
+ * Merges the summary journal of a database attached as `catalog` into its own summary tables,
+ * in one transaction: a copy of the database (a snapshot) then reads as the source would after a flush.
+ */
+export async function mergeJournalInto(conn: DuckDBConnection, catalog: string): Promise<number> {
+  const { pending } = await readJournal(conn, catalog);
+  if (pending.size === 0) return 0;
+  const tables = new TableWriter(conn);
+  await tables.prepareUpserts(SUMMARY_COLUMNS);
+  await tables.inTransaction(async () => [...(await tables.upsertStatements(pending.deltas(), catalog)), `DELETE FROM ${q(catalog)}.main.summary_journal`]);
+  return pending.size;
+}
+
+export interface ExecutionWriterOptions {
+  /** Longest a committed delta waits in the journal before the summary tables take it in; 0 merges in every commit. */
+  summaryIntervalMs?: number;
+  /** Merge sooner when this many summary rows are held. */
+  summaryMaxRows?: number;
+  /** A merge run by the timer failed (the deltas stay journalled and are merged later). */
+  onSummaryError?(err: unknown): void;
+}
+
+const SUMMARY_COLUMNS = SUMMARY_TABLES.map((t) => ({ table: t.table, columns: t.columns.map((c) => c.name) }));
+
+/**
+ * Executions, rejects and feedback: one transaction per group commit. The summaries of what was
+ * new are journalled in that transaction and merged into the summary tables in bulk (see
+ * schema/007_summary_journal.sql); `flushSummaries()` merges now, for readers that need them current.
+ */
 export class ExecutionWriter {
   private readonly tables: TableWriter;
   private prepared = false;
   /** Task ids with feedback but (as far as we know) no execution yet: the only ones a new execution must link. */
   private readonly waitingFeedback = new Set<string>();
+  /** Journalled, not yet merged. */
+  private pending = new SummaryAccumulator();
+  private journalSeq = 0;
+  private lastMerge = performance.now();
+  private timer: NodeJS.Timeout | null = null;
+  /** The connection runs one transaction at a time: commits and merges queue here. */
+  private turn: Promise<unknown> = Promise.resolve();
+  private readonly intervalMs: number;
+  private readonly maxRows: number;
 
-  constructor(private readonly conn: DuckDBConnection) {
+  constructor(
+    private readonly conn: DuckDBConnection,
+    private readonly opts: ExecutionWriterOptions = {},
+  ) {
     this.tables = new TableWriter(conn);
+    this.intervalMs = opts.summaryIntervalMs ?? 1000;
+    this.maxRows = opts.summaryMaxRows ?? 20_000;
   }
 
-  async commit(batch: CommitBatch): Promise<CommitResult> {
+  private exclusive<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(f, f);
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Summary rows committed but not yet in the summary tables. */
+  get pendingSummaryRows(): number {
+    return this.pending.size;
+  }
+
+  commit(batch: CommitBatch): Promise<CommitResult> {
+    return this.exclusive(() => this.commitNow(batch));
+  }
+
+  /** Merges every journalled delta into the summary tables now. */
+  flushSummaries(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.prepare();
+      if (this.pending.size === 0) return;
+      await this.tables.inTransaction(async () => [...(await this.tables.upsertStatements(this.pending.deltas())), 'DELETE FROM summary_journal']);
+      this.pending = new SummaryAccumulator();
+      this.lastMerge = performance.now();
+    });
+  }
+
+  /** Stops the merge timer; call flushSummaries() first to leave nothing journalled. */
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private async prepare(): Promise<void> {
+    if (this.prepared) return;
+    await this.tables.prepareUpserts(SUMMARY_COLUMNS);
+    // Feedback that came before its execution, from earlier runs.
+    const orphans = await this.conn.runAndReadAll('SELECT DISTINCT task_id::VARCHAR FROM feedback ANTI JOIN executions USING (task_id)');
+    for (const r of orphans.getRows()) this.waitingFeedback.add(String(r[0]));
+    // Deltas a stopped process journalled but did not merge.
+    const journal = await readJournal(this.conn);
+    this.pending = journal.pending;
+    this.journalSeq = journal.nextSeq;
+    this.prepared = true;
+  }
+
+  private scheduleMerge(): void {
+    if (this.timer || this.pending.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flushSummaries().catch((err: unknown) => {
+        this.opts.onSummaryError?.(err);
+        this.scheduleMerge();
+      });
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  private async commitNow(batch: CommitBatch): Promise<CommitResult> {
+    await this.prepare();
     const executions = dedupeExecutions(batch.executions);
-    if (!this.prepared) {
-      await this.tables.prepareUpserts(SUMMARY_TABLES);
-      // Feedback that came before its execution, from earlier runs.
-      const orphans = await this.conn.runAndReadAll('SELECT DISTINCT task_id::VARCHAR FROM feedback ANTI JOIN executions USING (task_id)');
-      for (const r of orphans.getRows()) this.waitingFeedback.add(String(r[0]));
-      this.prepared = true;
-    }
     let feedbackTasks: string[] = [];
+    let delta = new SummaryAccumulator();
+    let merged = false;
     const feedback = batch.feedback ?? [];
     const writes = [executionWrite(executions), rejectedWrite(batch.rejected), feedbackWrite(feedback)];
     const [inserted = 0, rejectedStored = 0, feedbackStored = 0] = await this.tables.write(writes, async (keys) => {
@@ -182,10 +295,28 @@ export class ExecutionWriter {
       // New feedback, and executions whose feedback came first: the latest opinion shows on the row.
       const linked = this.waitingFeedback.size || freshFeedback.length ? fresh.filter((r) => this.waitingFeedback.has(r.task_id)).map((r) => r.task_id) : [];
       const update = TableWriter.latestFeedbackSql([...linked, ...freshFeedback.map((f) => f.task_id)]);
-      await this.tables.upsertAll(summaryDeltas(fresh), update ? [update] : []);
+      const after = update ? [update] : [];
+      delta = summarize(fresh);
+      merged = this.pending.size + delta.size > 0 && (performance.now() - this.lastMerge >= this.intervalMs || this.pending.size + delta.size >= this.maxRows);
       feedbackTasks = freshFeedback.map((f) => f.task_id);
+      if (merged) {
+        const all = new SummaryAccumulator();
+        all.merge(this.pending);
+        all.merge(delta);
+        return [...(await this.tables.upsertStatements(all.deltas())), ...after, 'DELETE FROM summary_journal'];
+      }
+      if (delta.size > 0) after.push(`INSERT INTO summary_journal VALUES (${this.journalSeq}, now(), '${JSON.stringify(delta).replaceAll("'", "''")}')`);
+      return after;
     });
     // Only after the commit: a rolled-back transaction changes nothing here.
+    if (merged) {
+      this.pending = new SummaryAccumulator();
+      this.lastMerge = performance.now();
+    } else if (delta.size > 0) {
+      this.pending.merge(delta);
+      this.journalSeq++;
+      this.scheduleMerge();
+    }
     for (const id of feedbackTasks) this.waitingFeedback.add(id);
     if (this.waitingFeedback.size) for (const r of executions) this.waitingFeedback.delete(r.task_id);
     return { inserted, duplicates: batch.executions.length - inserted, rejectedStored, feedbackStored };

@@ -9,13 +9,17 @@ import { spawnServe, runCli } from '../helpers/process.js';
 import { tempDir } from '../helpers/server.js';
 import { exportSpans, makeExporter, makeSpans, minimalExecution } from '../helpers/spans.js';
 
-async function storedIds(db: string): Promise<Set<string>> {
+async function readRows(db: string, sql: string): Promise<Record<string, unknown>[]> {
   const instance = await DuckDBInstance.create(db);
   const conn = await instance.connect();
-  const rows = (await conn.runAndReadAll('SELECT task_id::VARCHAR FROM executions')).getRows();
+  const rows = (await conn.runAndReadAll(sql)).getRowObjectsJS();
   conn.closeSync();
   instance.closeSync();
-  return new Set(rows.map((r) => String(r[0])));
+  return rows;
+}
+
+async function storedIds(db: string): Promise<Set<string>> {
+  return new Set((await readRows(db, 'SELECT task_id::VARCHAR AS id FROM executions')).map((r) => String(r.id)));
 }
 
 /** Exports batches of spans with known task ids until stopped; returns the ids that were acknowledged. */
@@ -61,7 +65,8 @@ describe('orb-learn serve as a process', () => {
 
   it('after kill -9 mid-stream and a restart, every acknowledged span is in the file', async (t) => {
     const db = join(dir, 'crash.duckdb');
-    const srv = await spawnServe(['--db', db, '--batch-max-wait-ms', '5']);
+    // Summary deltas stay journalled (never merged) until the kill: the restart must merge them.
+    const srv = await spawnServe(['--db', db, '--batch-max-wait-ms', '5', '--summary-interval-ms', '600000']);
     let stop = false;
     const streams = [0, 1, 2, 3].map(() => streamExports(srv.grpcAddress, () => stop));
     await new Promise((r) => setTimeout(r, 1500));
@@ -81,6 +86,9 @@ describe('orb-learn serve as a process', () => {
     const missing = acked.filter((id) => !stored.has(id));
     assert.deepEqual(missing, [], `${missing.length} acknowledged spans lost of ${acked.length}`);
     t.diagnostic(`acknowledged before kill: ${acked.length}; rows after restart: ${stored.size}`);
+    const [summed] = await readRows(db, `SELECT (SELECT sum(total_executions) FROM tier_performance_mv)::INT AS tiers,
+      (SELECT sum(total_tasks) FROM pool_performance_mv)::INT AS pools, (SELECT count(*) FROM summary_journal)::INT AS journal`);
+    assert.deepEqual(summed, { tiers: stored.size, pools: stored.size, journal: 0 }, 'the journal was merged once, nothing lost or doubled');
   });
 
   it('refuses a bad setting with one clear line and exit code 2', async () => {

@@ -44,24 +44,29 @@ describe('read-only snapshots while ingest runs', () => {
         sent += 50;
       }
     })();
-    const snap = join(dir, 'live.snapshot.duckdb');
-    for (let i = 0; i < 100 && !existsSync(snap); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(existsSync(snap), 'a snapshot appeared');
-    // Open it twice, a second apart, while writes go on: each must be internally consistent.
     const seen: number[] = [];
-    for (let k = 0; k < 2; k++) {
-      const r = await readOnly(snap, `SELECT (SELECT count(*) FROM executions)::INT, (SELECT sum(total_executions) FROM tier_performance_mv)::INT, (SELECT count(*) FROM executions WHERE task_id IS NULL)::INT`);
-      assert.equal(r.code, 0, r.err);
-      const [execs, summarized, nulls] = (JSON.parse(r.out) as number[][])[0]!;
-      assert.ok(execs! > 0);
-      assert.equal(summarized, execs, 'summaries and executions come from one transaction');
-      assert.equal(nulls, 0);
-      seen.push(execs!);
-      await new Promise((r2) => setTimeout(r2, 1500));
+    try {
+      const snap = join(dir, 'live.snapshot.duckdb');
+      for (let i = 0; i < 100 && !existsSync(snap); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(existsSync(snap), 'a snapshot appeared');
+      // Open it twice, a second apart, while writes go on: each must be internally consistent.
+      for (let k = 0; k < 2; k++) {
+        const r = await readOnly(snap, `SELECT (SELECT count(*) FROM executions)::INT, (SELECT sum(total_executions) FROM tier_performance_mv)::INT, (SELECT count(*) FROM executions WHERE task_id IS NULL)::INT, (SELECT count(*) FROM summary_journal)::INT`);
+        assert.equal(r.code, 0, r.err);
+        const [execs, summarized, nulls, journalled] = (JSON.parse(r.out) as number[][])[0]!;
+        assert.ok(execs! > 0);
+        assert.equal(summarized, execs, 'summaries and executions come from one transaction');
+        assert.equal(nulls, 0);
+        assert.equal(journalled, 0, 'the journal was merged inside the copy');
+        seen.push(execs!);
+        await new Promise((r2) => setTimeout(r2, 1500));
+      }
+    } finally {
+      // Also when an assertion fails: a writer left running would keep the test alive.
+      stop = true;
+      await writer;
+      await exporter.shutdown();
     }
-    stop = true;
-    await writer;
-    await exporter.shutdown();
     assert.ok(seen[1]! >= seen[0]!, 'later snapshots hold at least as much');
     // The live file itself stays locked to other processes while the server runs.
     const live = await readOnly(db, 'SELECT 1');

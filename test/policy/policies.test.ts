@@ -153,6 +153,7 @@ describe('quality policies: evidence-driven adjustment on a real database', () =
       ...executions('unmanaged', 'recent', 100, 50, 70),
     ];
     await db.store.writer.commit({ executions: rows, rejected: [] });
+    await db.store.writer.flushSummaries();
     for (const repo of ['down', 'thin', 'noisy', 'quality-only']) await setPolicy(db.conn, { repo, project_maturity: 'growing' }, 'initial', { now: longAgo });
     await setPolicy(db.conn, { repo: 'fresh', project_maturity: 'growing' }, 'initial', { now: daysBefore(5) });
   });

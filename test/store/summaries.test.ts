@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { uuidV5 } from '../../src/convert/task-id.js';
 import { Store } from '../../src/store/db.js';
-import { bucketValue, normalizeSolution, patternId, sketchBucket, sketchQuantile, SKETCH_GAMMA } from '../../src/store/summaries.js';
+import { bucketValue, normalizeSolution, patternId, sketchBucket, sketchQuantile, SKETCH_GAMMA, summarize, SummaryAccumulator } from '../../src/store/summaries.js';
 import { row } from '../helpers/rows.js';
 import { tempDir } from '../helpers/server.js';
 
@@ -46,6 +46,7 @@ describe('summary tables kept by the writer', () => {
       const redelivered = i > 0 ? all.slice(Math.max(0, i - 100), i - 40) : [];
       await store.writer.commit({ executions: [...fresh, ...redelivered, ...fresh.slice(0, 10)], rejected: [] });
     }
+    await store.writer.flushSummaries();
   });
   after(async () => {
     conn.closeSync();
@@ -128,6 +129,7 @@ describe('summary tables kept by the writer', () => {
       ],
       rejected: [],
     });
+    await store.writer.flushSummaries();
     const [p] = await rows(`SELECT pattern_id::VARCHAR id, solution_summary, usage_count, success_count, success_rate, sum_quality, quality_count, repos_used_in, task_types FROM solutions WHERE solution_summary ILIKE '%readme%'`);
     assert.equal(p!.id, patternId('rewrite the readme'));
     assert.equal(p!.usage_count, 3n);
@@ -144,9 +146,65 @@ describe('summary tables kept by the writer', () => {
   it('counts nothing twice when the same batch is committed again', async () => {
     const before = await rows('SELECT sum(total_executions)::INT n FROM tier_performance_mv');
     await store.writer.commit({ executions: [row(1, { repo: 'z' }), randomRow(5), row(9001)], rejected: [] });
+    await store.writer.flushSummaries();
     const afterRows = await rows('SELECT sum(total_executions)::INT n FROM tier_performance_mv');
     assert.equal(afterRows[0]!.n, (before[0]!.n as number) + 1, 'only the new task counted');
     assert.equal((await rows(`SELECT count(*)::INT n FROM tier_performance_mv WHERE repo = 'z'`))[0]!.n, 0, 'a redelivery with other values changes nothing');
     assert.equal(uuidV5('row-5'), (await rows(`SELECT task_id::VARCHAR t FROM executions WHERE task_description = 'task 5'`))[0]!.t);
+  });
+});
+
+describe('summary journal', () => {
+  let dir: string;
+  before(() => {
+    dir = tempDir();
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const count = async (conn: DuckDBConnection, sql: string) => Number((await conn.runAndReadAll(sql)).getRows()[0]![0]);
+
+  it('journals each commit\'s delta in its transaction and merges them in bulk', async () => {
+    const store = await Store.open({ path: join(dir, 'j.duckdb'), summaryIntervalMs: 60_000 });
+    const conn = await store.connect();
+    for (let i = 0; i < 5; i++) await store.writer.commit({ executions: Array.from({ length: 20 }, (_, k) => randomRow(100_000 + i * 20 + k)), rejected: [] });
+    assert.equal(await count(conn, 'SELECT count(*) FROM summary_journal'), 5, 'one journal row per commit');
+    assert.equal(await count(conn, 'SELECT count(*) FROM tier_performance_mv'), 0, 'not merged before the interval');
+    assert.ok(store.writer.pendingSummaryRows > 0);
+    await store.writer.flushSummaries();
+    assert.equal(await count(conn, 'SELECT count(*) FROM summary_journal'), 0);
+    assert.equal(await count(conn, 'SELECT sum(total_executions) FROM tier_performance_mv'), 100);
+    assert.equal(store.writer.pendingSummaryRows, 0);
+    conn.closeSync();
+    await store.close();
+  });
+
+  it('merges in the commit once the interval has passed, and on close', async () => {
+    const store = await Store.open({ path: join(dir, 'k.duckdb'), summaryIntervalMs: 0 });
+    const conn = await store.connect();
+    await store.writer.commit({ executions: [randomRow(200_001), randomRow(200_002)], rejected: [] });
+    assert.equal(await count(conn, 'SELECT count(*) FROM summary_journal'), 0);
+    assert.equal(await count(conn, 'SELECT sum(total_executions) FROM tier_performance_mv'), 2);
+    conn.closeSync();
+    await store.close();
+
+    const slow = await Store.open({ path: join(dir, 'k.duckdb'), summaryIntervalMs: 60_000 });
+    await slow.writer.commit({ executions: [randomRow(200_003)], rejected: [] });
+    await slow.close();
+    const again = await Store.open({ path: join(dir, 'k.duckdb') });
+    const c2 = await again.connect();
+    assert.equal(await count(c2, 'SELECT count(*) FROM summary_journal'), 0, 'close merged what was journalled');
+    assert.equal(await count(c2, 'SELECT sum(total_executions) FROM tier_performance_mv'), 3);
+    c2.closeSync();
+    await again.close();
+  });
+
+  it('combines deltas in memory exactly as the tables merge them', () => {
+    const rs = Array.from({ length: 500 }, (_, i) => randomRow(300_000 + i));
+    const whole = summarize(rs).toJSON();
+    const parts = new SummaryAccumulator();
+    for (let i = 0; i < rs.length; i += 37) parts.merge(SummaryAccumulator.fromJSON(JSON.parse(JSON.stringify(summarize(rs.slice(i, i + 37))))));
+    const norm = (j: Record<string, unknown[][]>) =>
+      Object.fromEntries(Object.entries(j).map(([t, rows]) => [t, rows.map((r) => JSON.stringify(r.map((v) => (typeof v === 'number' ? Number(v.toPrecision(12)) : v)))).sort()]));
+    assert.deepEqual(norm(JSON.parse(JSON.stringify(parts))), norm(JSON.parse(JSON.stringify(whole))));
   });
 });
