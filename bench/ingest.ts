@@ -110,6 +110,19 @@ async function driveServer(dir: string) {
   const groups = metric('orb_commit_batches_total');
   const commitMs = (metric('orb_commit_duration_seconds_sum') / groups) * 1000;
   const rowsPerGroup = metric('orb_commit_rows_total') / groups;
+  if (values.embed) {
+    // Embedding yields to ingest: how long until every execution has its vector once the load stops.
+    const yielded = metric('orb_embedding_yield_seconds_total');
+    const t0 = performance.now();
+    for (;;) {
+      const cov = (await (await fetch(`${srv.httpUrl}/v1/embeddings`)).json()) as { missing: number; executions: number };
+      if (cov.missing === 0 || performance.now() - t0 > 300_000) {
+        console.log(`embedding caught up ${((performance.now() - t0) / 1000).toFixed(1)} s after the load stopped (${cov.missing} of ${cov.executions} still missing); batches waited ${yielded.toFixed(1)} s for ingest`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
   srv.child.kill('SIGTERM');
   await srv.exited;
   latencies.sort((a, b) => a - b);

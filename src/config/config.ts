@@ -48,6 +48,8 @@ const Settings = z.strictObject({
   /** Nice value of the embedding thread, so inference yields the CPU to ingest. */
   embedNice: int(0).max(19).default(10),
   embedMaxBacklog: int(1).default(50_000),
+  /** Longest an embedding batch waits while ingest is busy (ingest comes first); 0 never waits. */
+  embedMaxYieldMs: int(0).default(2000),
   /** Seconds between read-only snapshots for analysts (only when something changed); 0 turns them off. */
   snapshotInterval: int(0).default(60),
   /** Where the snapshot goes; default beside the database: NAME.snapshot.duckdb. */

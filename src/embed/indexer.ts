@@ -31,6 +31,11 @@ export interface IndexerOptions {
   /** Rows held in memory; beyond it they are dropped and re-read from the database later. */
   maxBacklog: number;
   cacheEntries: number;
+  /**
+   * Ingest comes first: while `busy()` says so, a batch waits, at most this long. Under saturation
+   * embedding still moves, one batch per wait; when ingest pauses it catches up.
+   */
+  maxYieldMs?: number;
 }
 
 export interface IndexerHooks {
@@ -38,6 +43,10 @@ export interface IndexerHooks {
   onBacklog?(rows: number): void;
   /** Vectors committed to the database, for the in-process index. */
   onVectors?(rows: LandedVector[]): void;
+  /** Ingest has work in hand (rows queued or a commit running). */
+  busy?(): boolean;
+  /** A batch waited this long for ingest. */
+  onYield?(seconds: number): void;
 }
 
 export const EMBEDDING_COLUMNS = ['task_id', 'model_id', 'content_hash', 'scale', 'embedding', 'embedded_at'] as const;
@@ -178,6 +187,8 @@ export class EmbeddingIndexer {
         this.wake = null;
         continue;
       }
+      await this.yieldToIngest();
+      if (this.stopping) break;
       const take = this.queue.splice(0, this.opts.batchSize * 8);
       try {
         await this.process(take);
@@ -231,6 +242,15 @@ export class EmbeddingIndexer {
     this.embeddedTotal += items.length;
     this.hooks.onVectors?.(items.map((r, i) => ({ ...r, vector: vectors.get(hashes[i]!)! })));
     this.hooks.onBatch?.({ embedded: misses.length, cacheHits, seconds: (performance.now() - started) / 1000, truncated, paddedTokens, realTokens });
+  }
+
+  private async yieldToIngest(): Promise<void> {
+    const busy = this.hooks.busy;
+    if (!busy?.()) return;
+    const started = performance.now();
+    const limit = this.opts.maxYieldMs ?? 2000;
+    while (!this.stopping && busy() && performance.now() - started < limit) await new Promise((r) => setTimeout(r, 25));
+    this.hooks.onYield?.((performance.now() - started) / 1000);
   }
 
   /** Finishes the batch in hand and stops; what is still queued is found again at the next start. */

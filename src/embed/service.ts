@@ -31,7 +31,14 @@ export interface EmbeddingService {
   stop(): Promise<void>;
 }
 
-export async function startEmbedding(config: Config, store: Store, metrics: IngestMetrics, log: Logger, onWrite: () => void = () => undefined): Promise<EmbeddingService> {
+export async function startEmbedding(
+  config: Config,
+  store: Store,
+  metrics: IngestMetrics,
+  log: Logger,
+  onWrite: () => void = () => undefined,
+  ingestBusy: () => boolean = () => false,
+): Promise<EmbeddingService> {
   const files = await resolveModel(modelOptions(config));
   const client = await EmbedClient.start(files, { threads: config.embedThreads }, config.embedNice);
   log.info({ model: client.modelId, dimension: client.dimension, origin: files.origin, dir: files.dir }, 'embedding model loaded');
@@ -39,7 +46,7 @@ export async function startEmbedding(config: Config, store: Store, metrics: Inge
   const index = new VectorIndex(client.modelId, client.dimension);
   const loaded = await index.load(conn);
   log.info({ vectors: loaded, model: client.modelId }, 'vector index loaded');
-  const indexer = new EmbeddingIndexer(conn, client, { batchSize: config.embedBatchSize, maxBacklog: config.embedMaxBacklog, cacheEntries: 20_000 }, log, {
+  const indexer = new EmbeddingIndexer(conn, client, { batchSize: config.embedBatchSize, maxBacklog: config.embedMaxBacklog, cacheEntries: 20_000, maxYieldMs: config.embedMaxYieldMs }, log, {
     onBatch(s) {
       metrics.embeddings.inc({ source: 'model' }, s.embedded);
       metrics.embeddings.inc({ source: 'cache' }, s.cacheHits);
@@ -49,6 +56,8 @@ export async function startEmbedding(config: Config, store: Store, metrics: Inge
       metrics.embedTokens.inc({ kind: 'padded' }, s.paddedTokens);
     },
     onBacklog: (n) => metrics.embedBacklog.set(n),
+    busy: ingestBusy,
+    onYield: (seconds) => metrics.embedYieldSeconds.inc(seconds),
     onVectors(rows) {
       onWrite();
       for (const r of rows)

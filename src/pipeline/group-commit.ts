@@ -50,6 +50,13 @@ export class GroupCommitQueue implements BatchConsumer {
     return this.pendingRows;
   }
 
+  private lastActive = 0;
+
+  /** Milliseconds since the queue last held rows; 0 while it does. Background work waits for a lull. */
+  idleMs(): number {
+    return this.pendingRows > 0 ? 0 : performance.now() - this.lastActive;
+  }
+
   consume(batch: CommitBatch): Promise<CommitResult> {
     const rows = sizeOf(batch);
     if (rows === 0) return Promise.resolve({ inserted: 0, duplicates: 0, rejectedStored: 0, feedbackStored: 0 });
@@ -123,6 +130,7 @@ export class GroupCommitQueue implements BatchConsumer {
       });
       for (const p of group) p.reject(retryable);
     } finally {
+      this.lastActive = performance.now();
       this.pendingRows -= rows;
       this.hooks.onDepth?.(this.pendingRows);
     }

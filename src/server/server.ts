@@ -46,6 +46,9 @@ const text = (status: number, body: string, type = 'text/plain; charset=utf-8') 
 
 const json = (status: number, body: unknown) => text(status, JSON.stringify(body), 'application/json');
 
+/** Ingest counts as busy until its queue has been empty this long: embedding waits for that lull. */
+const INGEST_LULL_MS = 250;
+
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const metrics = new IngestMetrics();
   const store = await Store.open({
@@ -171,7 +174,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   snapshot.start();
   // The model may need building on a first start: ingest does not wait for it.
   const embeddingStarted = config.embed
-    ? startEmbedding(config, store, metrics, log, () => snapshot.markChanged()).then(
+    ? startEmbedding(config, store, metrics, log, () => snapshot.markChanged(), () => queue.idleMs() < INGEST_LULL_MS).then(
         (e) => {
           embedding = e;
         },

@@ -181,7 +181,11 @@ export class SummaryAccumulator {
       if (k === 'sum') held[i] = (held[i] as number) + (row[i] as number);
       else if (k === 'min') held[i] = (row[i] as Date) < (held[i] as Date) ? row[i]! : held[i]!;
       else if (k === 'max') held[i] = (row[i] as Date) > (held[i] as Date) ? row[i]! : held[i]!;
-      else if (k === 'union') held[i] = unionOf(held[i] as string[], row[i] as string[]);
+      else if (k === 'union') {
+        const add = row[i] as string[];
+        // Usually one value that is already there.
+        if (add.length !== 1 || !(held[i] as string[]).includes(add[0]!)) held[i] = unionOf(held[i] as string[], add);
+      }
     }
     for (const [i, a, b] of t.ratios) held[i!] = (held[a!] as number) / (held[b!] as number);
   }

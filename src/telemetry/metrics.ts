@@ -27,6 +27,7 @@ export class IngestMetrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly embedYieldSeconds = new Counter({ name: 'orb_embedding_yield_seconds_total', help: 'Time embedding batches waited for a busy ingest', registers: [this.registry] });
   readonly embedBacklog = new Gauge({ name: 'orb_embedding_backlog_rows', help: 'Committed executions waiting for a vector (in memory)', registers: [this.registry] });
   readonly embedTruncated = new Counter({ name: 'orb_embedding_truncated_total', help: 'Texts cut at the token limit before embedding', registers: [this.registry] });
   readonly embedTokens = new Counter({ name: 'orb_embedding_tokens_total', help: 'Tokens fed to the model: real, and padded (real + padding)', labelNames: ['kind'], registers: [this.registry] });

@@ -51,3 +51,33 @@ describe('embedding off the ack path (tiny real ONNX model)', () => {
     assert.equal(r.status, 202);
   });
 });
+
+describe('embedding waits for a lull in ingest', () => {
+  let t: TestServer;
+  before(async () => {
+    const modelDir = writeTinyModel(join(tempDir(), 'tiny'));
+    t = await startTestServer({ embed: true, modelDir, embedBatchSize: 4, embedMaxYieldMs: 60_000 });
+  });
+  after(() => t.close());
+
+  it('embeds nothing while exports keep arriving, then everything once they stop', async () => {
+    const embedding = await t.server.embedding();
+    assert.ok(embedding);
+    const exporter = makeExporter('grpc', t);
+    const started = performance.now();
+    let sent = 0;
+    // Back-to-back exports for 1.5 s: the queue is never idle for the lull (250 ms).
+    while (performance.now() - started < 1500) {
+      await exportOk(exporter, makeSpans(Array.from({ length: 10 }, (_, i) => ({ attributes: minimalExecution({ 'execution.task_description': `busy ${sent + i}` }) }))));
+      sent += 10;
+    }
+    const [during] = await t.rows(`SELECT count(*)::INT n FROM execution_embeddings`);
+    await exporter.shutdown();
+    assert.ok(sent >= 50, `sent ${sent}`);
+    assert.equal(during!.n, 0, 'no batch ran while ingest was busy');
+    await embedding.indexer.idle();
+    const [afterwards] = await t.rows(`SELECT count(*)::INT n FROM execution_embeddings`);
+    assert.equal(afterwards!.n, sent);
+    assert.ok((await t.metric('orb_embedding_yield_seconds_total')) > 0, 'the wait is in /metrics');
+  });
+});

@@ -36,6 +36,16 @@ describe('group commit on a real DuckDB file', () => {
     assert.equal(n, 20);
   });
 
+  it('reports how long it has been idle: 0 while rows wait, then time since the last commit', async () => {
+    const queue = new GroupCommitQueue(store.writer, { maxBatchRows: 1000, maxWaitMs: 30, maxQueueRows: 10_000, retryAfterSeconds: 1 });
+    const pending = queue.consume({ executions: [row(900)], rejected: [] });
+    assert.equal(queue.idleMs(), 0, 'rows are waiting');
+    await pending;
+    const right = queue.idleMs();
+    await new Promise((r) => setTimeout(r, 60));
+    assert.ok(queue.idleMs() >= right + 50, `${queue.idleMs()} grows from ${right}`);
+  });
+
   it('splits at maxBatchRows without splitting a request', async () => {
     const commits: number[] = [];
     const queue = new GroupCommitQueue(store.writer, { maxBatchRows: 5, maxWaitMs: 5, maxQueueRows: 10_000, retryAfterSeconds: 1 }, {

@@ -25,6 +25,7 @@ export const SERVE_FLAGS: SettingFlag[] = [
   ['embedBatchSize', 'N', 'texts per model call (default 32)'],
   ['embedNice', 'N', 'nice value of the embedding thread, 0-19 (default 10)'],
   ['embedMaxBacklog', 'N', 'executions held in memory for embedding (default 50000)'],
+  ['embedMaxYieldMs', 'MS', 'longest an embedding batch waits while ingest is busy; 0 = never (default 2000)'],
   ['snapshotInterval', 'S', 'seconds between read-only snapshots for analysts, 0 = off (default 60)'],
   ['snapshotPath', 'PATH', 'where the snapshot goes (default NAME.snapshot.duckdb beside the database)'],
   ['archiveDir', 'DIR', 'where old executions go as monthly Parquet (default archive/ beside the database)'],
