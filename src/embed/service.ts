@@ -8,6 +8,34 @@ import { EmbedClient } from './embed-client.js';
 import { EmbeddingIndexer } from './indexer.js';
 import { defaultCacheDir, resolveModel, type ModelFiles } from './model.js';
 import { VectorIndex } from '../query/vector-index.js';
+import { SolutionLinker } from './solutions.js';
+
+const SOLUTION_LINK_INTERVAL_MS = 10_000;
+
+/** Every few seconds, when ingest is not busy: vectors for new solution patterns, then paraphrase merges. */
+async function startSolutionLinking(store: Store, client: EmbedClient, log: Logger, ingestBusy: () => boolean): Promise<{ stop(): Promise<void> }> {
+  const conn = await store.connect();
+  const linker = new SolutionLinker(conn, store.writer, { modelId: client.modelId, embed: async (texts) => (await client.embed(texts)).vectors });
+  let running: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    if (running || ingestBusy()) return;
+    running = linker
+      .runOnce()
+      .then((r) => {
+        if (r.merged.length) log.info({ merged: r.merged.map((m) => ({ alias: m.alias, into: m.canonical, similarity: Math.round(m.similarity * 1000) / 1000 })) }, 'solution patterns merged by similarity');
+      })
+      .catch((err: unknown) => log.error({ err }, 'solution linking failed; retrying later'))
+      .finally(() => (running = null));
+  }, SOLUTION_LINK_INTERVAL_MS);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+      conn.closeSync();
+    },
+  };
+}
 
 const OFFLINE_MODULE = './offline/index.js';
 
@@ -65,12 +93,14 @@ export async function startEmbedding(
     },
   });
   await indexer.start();
+  const solutions = await startSolutionLinking(store, client, log, ingestBusy);
   return {
     indexer,
     client,
     index,
     files,
     async stop() {
+      await solutions.stop();
       await indexer.stop();
       await client.close();
       conn.closeSync();

@@ -147,6 +147,11 @@ function setClause(c: SummaryColumn): string | null {
   return `${n} = (${a} + excluded.${a}) / (${b} + excluded.${b})`;
 }
 
+/** SET clauses for ON CONFLICT DO UPDATE, merging `excluded` into the stored row. */
+export function mergeClause(t: SummaryTable): string {
+  return t.columns.map(setClause).filter((x) => x !== null).join(', ');
+}
+
 const unionOf = (a: string[], b: string[]) => [...new Set([...a, ...b])].sort();
 
 /**
@@ -190,6 +195,16 @@ export class SummaryAccumulator {
     for (const [i, a, b] of t.ratios) held[i!] = (held[a!] as number) / (held[b!] as number);
   }
 
+  /** Moves the held solutions rows of `from` onto `to` (a pattern merged into another). */
+  rekeySolution(from: string, to: string): void {
+    const i = this.tables.findIndex((t) => t.spec.table === 'solutions');
+    const rows = this.tables[i]!.rows;
+    const held = rows.get(from);
+    if (!held) return;
+    rows.delete(from);
+    this.add(i, [to, ...held.slice(1)]);
+  }
+
   merge(other: SummaryAccumulator): void {
     other.tables.forEach((t, i) => {
       for (const r of t.rows.values()) this.add(i, [...r]);
@@ -205,7 +220,7 @@ export class SummaryAccumulator {
         keys: t.keyIdx.map((i) => t.spec.columns[i]!.name),
         columns: t.spec.columns.map((c) => c.name),
         rows: [...t.rows.values()],
-        merge: t.spec.columns.map(setClause).filter((x) => x !== null).join(', '),
+        merge: mergeClause(t.spec),
       }));
   }
 
@@ -226,13 +241,17 @@ export class SummaryAccumulator {
 const day = (d: Date) => Math.floor(d.getTime() / 86_400_000) * 86_400_000;
 const hour = (d: Date) => Math.floor(d.getTime() / 3_600_000) * 3_600_000;
 
+/** Where a solution pattern now counts: itself, or the pattern it was merged into. */
+export type PatternResolver = (patternId: string) => string;
+
 /** What each execution adds to each summary table, in SUMMARY_TABLES order. */
-function contributions(r: ExecutionRow): (Cell[] | null)[] {
+function contributions(r: ExecutionRow, resolve: PatternResolver): (Cell[] | null)[] {
   const ok = r.success ? 1 : 0;
   const hasQ = r.quality_score !== null;
   const q = r.quality_score ?? 0;
   const date = new Date(day(r.timestamp));
-  const pattern = r.solution_summary ? patternOf(r.solution_summary) : null;
+  const own = r.solution_summary ? patternOf(r.solution_summary) : null;
+  const pattern = own && resolve(own);
   return [
     [r.repo, r.model_tier, r.task_type, date, 1, ok, r.duration_seconds, r.actual_cost, r.cost_estimate, Math.abs(r.actual_cost - r.cost_estimate), q, hasQ ? 1 : 0],
     [r.repo, r.model_tier, r.task_type, date, sketchBucket(r.duration_seconds), 1],
@@ -243,8 +262,8 @@ function contributions(r: ExecutionRow): (Cell[] | null)[] {
 }
 
 /** Adds newly inserted executions to an accumulator (a fresh one if none is given). */
-export function summarize(rows: readonly ExecutionRow[], into = new SummaryAccumulator()): SummaryAccumulator {
-  for (const r of rows) contributions(r).forEach((c, i) => c && into.add(i, c));
+export function summarize(rows: readonly ExecutionRow[], into = new SummaryAccumulator(), resolve: PatternResolver = (id) => id): SummaryAccumulator {
+  for (const r of rows) contributions(r, resolve).forEach((c, i) => c && into.add(i, c));
   return into;
 }
 

@@ -7,7 +7,7 @@ import type { ExecutionRow } from '../convert/record.js';
 import type { RejectedSpan } from '../convert/span-to-record.js';
 import type { FeedbackRow } from '../convert/feedback.js';
 import { dedupeExecutions, executionWrite, feedbackWrite, rejectedWrite, type Cell, type TableWrite } from './rows.js';
-import { SUMMARY_TABLES, SummaryAccumulator, summarize, type SummaryDelta } from './summaries.js';
+import { mergeClause, SUMMARY_TABLES, SummaryAccumulator, summarize, type SummaryDelta } from './summaries.js';
 
 export interface CommitBatch {
   executions: readonly ExecutionRow[];
@@ -184,6 +184,16 @@ export async function mergeJournalInto(conn: DuckDBConnection, catalog: string):
   return pending.size;
 }
 
+/** A solution pattern found close enough to an older one to count as it from now on. */
+export interface SolutionMerge {
+  alias: string;
+  canonical: string;
+  similarity: number;
+  modelId: string;
+}
+
+const SOLUTIONS = SUMMARY_TABLES.find((t) => t.table === 'solutions')!;
+
 export interface ExecutionWriterOptions {
   /** Longest a committed delta waits in the journal before the summary tables take it in; 0 merges in every commit. */
   summaryIntervalMs?: number;
@@ -214,6 +224,9 @@ export class ExecutionWriter {
   private turn: Promise<unknown> = Promise.resolve();
   private readonly intervalMs: number;
   private readonly maxRows: number;
+  /** Merged solution patterns: alias → canonical. */
+  private readonly aliases = new Map<string, string>();
+  private readonly resolve = (id: string) => this.aliases.get(id) ?? id;
 
   constructor(
     private readonly conn: DuckDBConnection,
@@ -250,6 +263,54 @@ export class ExecutionWriter {
     });
   }
 
+  /**
+   * Makes each alias pattern count as its canonical one: its counts move into the canonical row,
+   * its row goes, and later executions follow the alias. One transaction, after the journal is merged.
+   */
+  mergeSolutions(merges: readonly SolutionMerge[]): Promise<void> {
+    return this.exclusive(async () => {
+      await this.prepare();
+      const todo = merges.filter((m) => m.alias !== m.canonical && UUID.test(m.alias) && UUID.test(m.canonical) && !this.aliases.has(m.alias));
+      if (todo.length === 0) return;
+      const cols = SOLUTIONS.columns.map((c) => q(c.name));
+      const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
+      await this.tables.inTransaction(async () => {
+        const statements = await this.tables.upsertStatements(this.pending.deltas());
+        if (statements.length) statements.push('DELETE FROM summary_journal');
+        for (const m of todo) {
+          const canonical = this.resolve(m.canonical);
+          statements.push(
+            `INSERT INTO solutions (${cols.join(', ')}) SELECT '${canonical}'::UUID, ${cols.slice(1).join(', ')} FROM solutions WHERE pattern_id = '${m.alias}' ON CONFLICT (pattern_id) DO UPDATE SET ${mergeClause(SOLUTIONS)}`,
+            `DELETE FROM solutions WHERE pattern_id = '${m.alias}'`,
+            // A chain (b → a, then a → c) collapses, so every alias names a pattern that exists.
+            `UPDATE solution_aliases SET canonical_id = '${canonical}' WHERE canonical_id = '${m.alias}'`,
+            `INSERT INTO solution_aliases VALUES ('${m.alias}', '${canonical}', ${Number(m.similarity)}, ${lit(m.modelId)}, now())`,
+          );
+        }
+        return statements;
+      });
+      this.pending = new SummaryAccumulator();
+      this.lastMerge = performance.now();
+      for (const m of todo) {
+        const canonical = this.resolve(m.canonical);
+        for (const [a, c] of this.aliases) if (c === m.alias) this.aliases.set(a, canonical);
+        this.aliases.set(m.alias, canonical);
+      }
+    });
+  }
+
+  /** Stores the vectors of solution summaries (solutions.embedding), through the writer's turn. */
+  setSolutionEmbeddings(modelId: string, vectors: readonly { patternId: string; embedding: Float32Array }[]): Promise<void> {
+    return this.exclusive(async () => {
+      const rows = vectors.filter((v) => UUID.test(v.patternId) && v.embedding.every(Number.isFinite));
+      if (rows.length === 0) return;
+      const values = rows.map((v) => `('${v.patternId}'::UUID, [${Array.from(v.embedding).join(',')}]::FLOAT[])`).join(', ');
+      await this.tables.inTransaction(async () => [
+        `UPDATE solutions SET embedding = v.e, embedding_model = '${modelId.replaceAll("'", "''")}' FROM (VALUES ${values}) v(id, e) WHERE solutions.pattern_id = v.id`,
+      ]);
+    });
+  }
+
   /** Stops the merge timer; call flushSummaries() first to leave nothing journalled. */
   close(): void {
     if (this.timer) clearTimeout(this.timer);
@@ -262,6 +323,7 @@ export class ExecutionWriter {
     // Feedback that came before its execution, from earlier runs.
     const orphans = await this.conn.runAndReadAll('SELECT DISTINCT task_id::VARCHAR FROM feedback ANTI JOIN executions USING (task_id)');
     for (const r of orphans.getRows()) this.waitingFeedback.add(String(r[0]));
+    for (const [a, c] of (await this.conn.runAndReadAll('SELECT pattern_id::VARCHAR, canonical_id::VARCHAR FROM solution_aliases')).getRows()) this.aliases.set(String(a), String(c));
     // Deltas a stopped process journalled but did not merge.
     const journal = await readJournal(this.conn);
     this.pending = journal.pending;
@@ -296,7 +358,7 @@ export class ExecutionWriter {
       const linked = this.waitingFeedback.size || freshFeedback.length ? fresh.filter((r) => this.waitingFeedback.has(r.task_id)).map((r) => r.task_id) : [];
       const update = TableWriter.latestFeedbackSql([...linked, ...freshFeedback.map((f) => f.task_id)]);
       const after = update ? [update] : [];
-      delta = summarize(fresh);
+      delta = summarize(fresh, undefined, this.resolve);
       merged = this.pending.size + delta.size > 0 && (performance.now() - this.lastMerge >= this.intervalMs || this.pending.size + delta.size >= this.maxRows);
       feedbackTasks = freshFeedback.map((f) => f.task_id);
       if (merged) {
