@@ -199,6 +199,8 @@ export interface ExecutionWriterOptions {
   summaryIntervalMs?: number;
   /** Merge sooner when this many summary rows are held. */
   summaryMaxRows?: number;
+  /** Task ids with feedback and no execution kept in memory (see ExecutionWriter). */
+  maxWaitingFeedback?: number;
   /** A merge run by the timer failed (the deltas stay journalled and are merged later). */
   onSummaryError?(err: unknown): void;
 }
@@ -215,6 +217,12 @@ export class ExecutionWriter {
   private prepared = false;
   /** Task ids with feedback but (as far as we know) no execution yet: the only ones a new execution must link. */
   private readonly waitingFeedback = new Set<string>();
+  /**
+   * Past this many waiting task ids (feedback whose execution may never come), the set is dropped
+   * and every new execution is checked against feedback in SQL: slower commits, bounded memory.
+   */
+  private readonly maxWaitingFeedback: number;
+  private waitingOverflow = false;
   /** Journalled, not yet merged. */
   private pending = new SummaryAccumulator();
   private journalSeq = 0;
@@ -235,6 +243,7 @@ export class ExecutionWriter {
     this.tables = new TableWriter(conn);
     this.intervalMs = opts.summaryIntervalMs ?? 1000;
     this.maxRows = opts.summaryMaxRows ?? 20_000;
+    this.maxWaitingFeedback = opts.maxWaitingFeedback ?? 100_000;
   }
 
   private exclusive<T>(f: () => Promise<T>): Promise<T> {
@@ -322,13 +331,22 @@ export class ExecutionWriter {
     await this.tables.prepareUpserts(SUMMARY_COLUMNS);
     // Feedback that came before its execution, from earlier runs.
     const orphans = await this.conn.runAndReadAll('SELECT DISTINCT task_id::VARCHAR FROM feedback ANTI JOIN executions USING (task_id)');
-    for (const r of orphans.getRows()) this.waitingFeedback.add(String(r[0]));
+    for (const r of orphans.getRows()) this.waitFor(String(r[0]));
     for (const [a, c] of (await this.conn.runAndReadAll('SELECT pattern_id::VARCHAR, canonical_id::VARCHAR FROM solution_aliases')).getRows()) this.aliases.set(String(a), String(c));
     // Deltas a stopped process journalled but did not merge.
     const journal = await readJournal(this.conn);
     this.pending = journal.pending;
     this.journalSeq = journal.nextSeq;
     this.prepared = true;
+  }
+
+  private waitFor(taskId: string): void {
+    if (this.waitingOverflow) return;
+    this.waitingFeedback.add(taskId);
+    if (this.waitingFeedback.size > this.maxWaitingFeedback) {
+      this.waitingOverflow = true;
+      this.waitingFeedback.clear();
+    }
   }
 
   private scheduleMerge(): void {
@@ -355,7 +373,11 @@ export class ExecutionWriter {
       const fresh = keys[0] == null ? executions : executions.filter((r) => keys[0]!.has(r.task_id));
       const freshFeedback = keys[2] == null ? feedback : feedback.filter((f) => keys[2]!.has(f.feedback_id));
       // New feedback, and executions whose feedback came first: the latest opinion shows on the row.
-      const linked = this.waitingFeedback.size || freshFeedback.length ? fresh.filter((r) => this.waitingFeedback.has(r.task_id)).map((r) => r.task_id) : [];
+      const linked = this.waitingOverflow
+        ? fresh.map((r) => r.task_id)
+        : this.waitingFeedback.size || freshFeedback.length
+          ? fresh.filter((r) => this.waitingFeedback.has(r.task_id)).map((r) => r.task_id)
+          : [];
       const update = TableWriter.latestFeedbackSql([...linked, ...freshFeedback.map((f) => f.task_id)]);
       const after = update ? [update] : [];
       delta = summarize(fresh, undefined, this.resolve);
@@ -379,7 +401,7 @@ export class ExecutionWriter {
       this.journalSeq++;
       this.scheduleMerge();
     }
-    for (const id of feedbackTasks) this.waitingFeedback.add(id);
+    for (const id of feedbackTasks) this.waitFor(id);
     if (this.waitingFeedback.size) for (const r of executions) this.waitingFeedback.delete(r.task_id);
     return { inserted, duplicates: batch.executions.length - inserted, rejectedStored, feedbackStored };
   }

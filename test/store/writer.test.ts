@@ -69,3 +69,23 @@ describe('ExecutionWriter on a real DuckDB file', () => {
     assert.deepEqual(JSON.parse(got.attributes as string), rej.attributes);
   });
 });
+
+describe('feedback that comes before its execution, beyond the in-memory bound', () => {
+  it('still links every rating once more task ids wait than the writer keeps in memory', async () => {
+    const dir = tempDir();
+    const store = await Store.open({ path: join(dir, 'f.duckdb') });
+    // A writer of its own with a tiny bound, on the same file.
+    const { ExecutionWriter } = await import('../../src/store/writer.js');
+    const conn = await store.connect();
+    const writer = new ExecutionWriter(conn, { maxWaitingFeedback: 2, summaryIntervalMs: 0 });
+    const { feedbackFromInput } = await import('../../src/pipeline/feedback-input.js');
+    const early = [1, 2, 3, 4].map((n) => row(50_000 + n));
+    for (const [i, e] of early.entries()) await writer.commit({ executions: [], rejected: [], feedback: [feedbackFromInput({ task_id: e.task_id, rating: 1 + i })] });
+    await writer.commit({ executions: early, rejected: [], feedback: [] });
+    const got = (await conn.runAndReadAll(`SELECT user_rating::INT r FROM executions WHERE task_id IN (${early.map((e) => `'${e.task_id}'`).join(', ')}) ORDER BY r`)).getRows();
+    assert.deepEqual(got.map((r) => r[0]), [1, 2, 3, 4]);
+    conn.closeSync();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
