@@ -13,6 +13,7 @@ import { GrpcReceiver } from '../receiver/grpc.js';
 import { HttpReceiver, readBody, TRACES_PATH, tracesRoute } from '../receiver/http.js';
 import { InvalidInputError } from '../errors.js';
 import { feedbackFromInput } from '../pipeline/feedback-input.js';
+import { policyRoutes } from './policy-routes.js';
 import { inlineDecoder } from '../receiver/decode.js';
 import { DecodePool } from '../receiver/decode-pool.js';
 import { Forwarder } from '../receiver/forward.js';
@@ -144,6 +145,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     metrics.feedback.inc({ source: 'api' }, r.feedbackStored);
     return json(r.feedbackStored ? 201 : 200, { feedback_id: row.feedback_id, task_id: row.task_id, stored: r.feedbackStored === 1 });
   });
+  policyRoutes(http, store);
 
   let grpc: GrpcReceiver;
   try {

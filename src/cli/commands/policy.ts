@@ -1,7 +1,8 @@
-// orb-learn policy set|list|history|adjust: quality policies, on the database file itself. A
-// running server holds the file (DuckDB locks it against every other process); then these
-// commands say so and point at the server's HTTP API instead.
-import { existsSync } from 'node:fs';
+// orb-learn policy set|list|history|adjust: quality policies, on the database file itself or,
+// with --server, through a running server's HTTP API (src/server/policy-routes.ts). A running
+// server holds the file (DuckDB locks it against every other process): without --server these
+// commands then say so and point at the flag.
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Config } from '../../config/config.js';
@@ -18,11 +19,13 @@ export function isLockError(err: unknown): boolean {
   return err instanceof Error && LOCKED.test(err.message);
 }
 
-export function lockMessage(path: string, err: Error): string {
+/** httpAddress: the server's --http HOST:PORT as this command's settings know it, for the hint. */
+export function lockMessage(path: string, err: Error, httpAddress: string): string {
   const pid = /\(PID (\d+)\)/.exec(err.message)?.[1];
   return (
     `the database ${path} is locked by another process${pid ? ` (PID ${pid})` : ''}, most likely a running \`orb-learn serve\`. ` +
-    'DuckDB lets only one process open the file: stop the server to use `orb-learn policy` on the file, or use the running server\'s HTTP API'
+    'DuckDB lets only one process open the file: stop the server to use `orb-learn policy` on the file, ' +
+    `or use the running server's HTTP API: pass --server URL to go through it (http://${httpAddress} unless the server was given another --http)`
   );
 }
 
@@ -33,7 +36,7 @@ async function withConnection<T>(config: Config, create: boolean, fn: (conn: Duc
   try {
     store = await Store.open({ path: config.db });
   } catch (err) {
-    if (isLockError(err)) fail(lockMessage(config.db, err as Error));
+    if (isLockError(err)) fail(lockMessage(config.db, err as Error, config.http));
     throw err;
   }
   const conn = await store.connect();
@@ -43,6 +46,43 @@ async function withConnection<T>(config: Config, create: boolean, fn: (conn: Duc
     conn.closeSync();
     await store.close();
   }
+}
+
+/** A request to the server's policy API; answers the parsed JSON, or ends the command on an error. */
+type ServerApi = (method: string, path: string, body?: unknown) => Promise<unknown>;
+
+// JSON carries dates as strings; the tables format Dates (and --json turns them back the same).
+const DATE_KEYS = new Set(['last_adjusted', 'changed_at', 'now']);
+const reviveDates = (key: string, v: unknown) => (DATE_KEYS.has(key) && typeof v === 'string' ? new Date(v) : v);
+
+function serverApi(server: string, config: Config): ServerApi {
+  const base = (/^https?:\/\//i.test(server) ? server : `http://${server}`).replace(/\/+$/, '');
+  if (!URL.canParse(base)) fail(`--server: not a URL: ${JSON.stringify(server)} (e.g. http://127.0.0.1:4318)`);
+  const token = config.authToken ?? (config.authTokenFile ? readFileSync(config.authTokenFile, 'utf8').trim() : undefined);
+  return async (method, path, body) => {
+    const headers: Record<string, string> = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(60_000) });
+    } catch (err) {
+      fail(`no answer from the server at ${base}: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`);
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text, reviveDates);
+    } catch {
+      fail(`the server at ${base} answered ${method} ${path} with HTTP ${res.status} and no JSON: ${text.slice(0, 200)}`);
+    }
+    if (!res.ok) {
+      const message = (parsed as { message?: unknown } | null)?.message;
+      const hint = res.status === 401 ? ' (give --auth-token or ORB_AUTH_TOKEN)' : '';
+      fail(`${typeof message === 'string' ? message : `HTTP ${res.status} from ${base}${path}`}${hint}`);
+    }
+    return parsed;
+  };
 }
 
 const time = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : null);
@@ -85,14 +125,27 @@ function printAdjustment(r: AdjustmentReport): void {
 }
 
 function common(cmd: Command): Command {
-  cmd.option('--db <PATH>', 'DuckDB file (the server must not be running on it)').option('--json', 'print JSON');
-  return addSettings(cmd, []);
+  cmd
+    .option('--db <PATH>', 'DuckDB file (the server must not be running on it)')
+    .option('--server <URL>', "go through a running server's HTTP API instead of the file, e.g. http://127.0.0.1:4318")
+    .option('--json', 'print JSON');
+  return addSettings(cmd, [
+    ['authToken', 'TOKEN', 'bearer token the server requires, with --server (env ORB_AUTH_TOKEN)'],
+    ['authTokenFile', 'FILE', 'file holding that token (env ORB_AUTH_TOKEN_FILE)'],
+  ]);
 }
 
-async function run(opts: Record<string, unknown>, fn: (conn: DuckDBConnection) => Promise<unknown>, print: (result: never) => void, create = false): Promise<void> {
+/** One command: on the file, or through the server's API; both answer the same JSON. */
+interface PolicyCommand {
+  file(conn: DuckDBConnection): Promise<unknown>;
+  server(api: ServerApi): Promise<unknown>;
+}
+
+async function run(opts: Record<string, unknown>, command: PolicyCommand, print: (result: never) => void, create = false): Promise<void> {
   const config = settings(opts);
+  if (opts.server !== undefined && opts.db !== undefined) fail('give --db or --server, not both');
   try {
-    const result = await withConnection(config, create, fn);
+    const result = opts.server !== undefined ? await command.server(serverApi(String(opts.server), config)) : await withConnection(config, create, command.file);
     if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else print(result as never);
   } catch (err) {
@@ -115,12 +168,21 @@ export function registerPolicy(program: Command): void {
   ).action((opts: Record<string, unknown>) =>
     run(
       opts,
-      (conn) =>
-        setPolicy(
-          conn,
-          { repo: opts.repo, project_maturity: opts.maturity, coverage_threshold: opts.coverage, strictness_level: opts.strictness },
-          opts.reason as string | undefined,
-        ),
+      {
+        file: (conn) =>
+          setPolicy(
+            conn,
+            { repo: opts.repo, project_maturity: opts.maturity, coverage_threshold: opts.coverage, strictness_level: opts.strictness },
+            opts.reason as string | undefined,
+          ),
+        server: (api) =>
+          api('PUT', `/v1/policies/${encodeURIComponent(String(opts.repo))}`, {
+            project_maturity: opts.maturity,
+            coverage_threshold: opts.coverage,
+            strictness_level: opts.strictness,
+            reason: opts.reason,
+          }),
+      },
       (r: Awaited<ReturnType<typeof setPolicy>>) => {
         process.stdout.write(r.change ? `${r.created ? 'created' : 'changed'} the policy of ${r.policy.repo}\n` : `the policy of ${r.policy.repo} already had these values: nothing written\n`);
         process.stdout.write(formatTable([policyRow(r.policy)]));
@@ -130,7 +192,7 @@ export function registerPolicy(program: Command): void {
   );
 
   common(policy.command('list').description('the current policy of every repository')).action((opts: Record<string, unknown>) =>
-    run(opts, listPolicies, (r: Policy[]) => process.stdout.write(formatTable(r.map(policyRow)))),
+    run(opts, { file: listPolicies, server: (api) => api('GET', '/v1/policies') }, (r: Policy[]) => process.stdout.write(formatTable(r.map(policyRow)))),
   );
 
   common(
@@ -144,7 +206,15 @@ export function registerPolicy(program: Command): void {
     if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) fail(`--limit must be a positive whole number, got ${JSON.stringify(opts.limit)}`);
     return run(
       opts,
-      (conn) => policyHistory(conn, { repo: opts.repo as string | undefined, limit }),
+      {
+        file: (conn) => policyHistory(conn, { repo: opts.repo as string | undefined, limit }),
+        server: (api) => {
+          const q = new URLSearchParams();
+          if (opts.repo !== undefined) q.set('repo', String(opts.repo));
+          if (limit !== undefined) q.set('limit', String(limit));
+          return api('GET', `/v1/policies/history${q.size ? `?${q}` : ''}`);
+        },
+      },
       (r: PolicyChange[]) => process.stdout.write(formatTable(r.map(changeRow))),
     );
   });
@@ -155,6 +225,13 @@ export function registerPolicy(program: Command): void {
       .description('propose policy steps from the last 14 days against the 14 before (docs/quality-policies.md); --apply writes them')
       .option('--apply', 'write the proposals (policies and history, one transaction)'),
   ).action((opts: Record<string, unknown>) =>
-    run(opts, (conn) => adjustPolicies(conn, { apply: Boolean(opts.apply) }), printAdjustment),
+    run(
+      opts,
+      {
+        file: (conn) => adjustPolicies(conn, { apply: Boolean(opts.apply) }),
+        server: (api) => api('POST', `/v1/policies/adjust${opts.apply ? '?apply=true' : ''}`),
+      },
+      printAdjustment,
+    ),
   );
 }
