@@ -12,15 +12,14 @@
 // quantized exactly as the indexer does (int8 + per-vector scale). Real sentence embeddings are
 // near-Gaussian per component, so the int8 codes carry about the same entropy; identical contents
 // share a vector as with the real model (see src/synth/write.ts).
-import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { archiveOlderThan } from '../src/store/archive.js';
 import { Store } from '../src/store/db.js';
-import { mulberry32 } from '../src/synth/generate.js';
-import { synthesize, type SynthEmbedder } from '../src/synth/write.js';
+import { synthesize } from '../src/synth/write.js';
+import { StandInEmbedder } from './stand-in.js';
 import { tempDir } from '../test/helpers/server.js';
 
 const { values } = parseArgs({
@@ -39,31 +38,6 @@ const DIM = Number(values.dim);
 const dir = values.dir ?? tempDir('orb-bench-storage-');
 const MB = 1e6;
 const MiB = 2 ** 20;
-
-/** Deterministic Gaussian unit vectors keyed by the text. */
-class StandInEmbedder implements SynthEmbedder {
-  readonly modelId = `bench-gaussian-${DIM}`;
-  readonly dimension = DIM;
-  async embed(texts: string[]): Promise<{ vectors: Float32Array[] }> {
-    return {
-      vectors: texts.map((t) => {
-        const rnd = mulberry32(createHash('sha1').update(t).digest().readUInt32LE(0));
-        const v = new Float32Array(DIM);
-        for (let i = 0; i < DIM; i += 2) {
-          const r = Math.sqrt(-2 * Math.log(1 - rnd()));
-          const a = 2 * Math.PI * rnd();
-          v[i] = r * Math.cos(a);
-          if (i + 1 < DIM) v[i + 1] = r * Math.sin(a);
-        }
-        let norm = 0;
-        for (const x of v) norm += x * x;
-        norm = Math.sqrt(norm);
-        for (let i = 0; i < DIM; i++) v[i] = v[i]! / norm;
-        return v;
-      }),
-    };
-  }
-}
 
 function size(path: string): number {
   let n = 0;
@@ -85,7 +59,7 @@ if (!(values.reuse && existsSync(db))) {
     rows: ROWS,
     days: DAYS,
     seed: 1,
-    vectors: { embedder: new StandInEmbedder(), source: 'bench stand-in (Gaussian, L2-normalized)', batchSize: 4096 },
+    vectors: { embedder: new StandInEmbedder(DIM), source: 'bench stand-in (Gaussian, L2-normalized)', batchSize: 4096 },
     onProgress: (p) => {
       const tenth = Math.floor((10 * p.rows) / ROWS);
       if (tenth === lastTenth) return;
