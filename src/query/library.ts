@@ -30,6 +30,14 @@ export interface QueryOptions {
   now?: Date;
 }
 
+/** The weight of lexical overlap that measured best (docs/hybrid-ranking.md). */
+export const DEFAULT_LEXICAL_WEIGHT = 0.1;
+
+export interface QueryLibraryOptions {
+  /** Default lexical_weight of similar and recommend; 0 ranks by cosine alone. */
+  lexicalWeight?: number;
+}
+
 type Sql = { text: string; values: DuckDBValue[] };
 
 const DAY_MS = 86_400_000;
@@ -54,6 +62,7 @@ function where(conds: [string, DuckDBValue | undefined][], values: DuckDBValue[]
   return parts.length ? `WHERE ${parts.join(' AND ')}` : '';
 }
 
+const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 const plain = (v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v instanceof Date ? v.toISOString() : v);
 const plainRow = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.isArray(v) ? v.map(plain) : plain(v)]));
 
@@ -67,13 +76,19 @@ export interface TierEvidence {
 }
 
 export class QueryLibrary {
+  private readonly lexicalWeight: number;
+
   constructor(
     private readonly pool: ReadPool,
     private readonly vectors: () => { index: VectorIndex; embedder: TextEmbedder } | null,
     private readonly archiveDir: string | null = null,
     /** Brings the summary tables up to what is committed (read-your-writes), before each query. */
     private readonly freshen: () => Promise<void> = async () => undefined,
-  ) {}
+    options: QueryLibraryOptions = {},
+  ) {
+    this.lexicalWeight = options.lexicalWeight ?? DEFAULT_LEXICAL_WEIGHT;
+    if (!(this.lexicalWeight >= 0 && this.lexicalWeight <= 1)) throw new RangeError(`lexicalWeight must be within 0..1, got ${options.lexicalWeight}`);
+  }
 
   /** Validates raw parameters (strings from a URL or flags are coerced) and runs the query. */
   async run(name: QueryName, raw: Record<string, unknown>, opts: QueryOptions = {}): Promise<QueryResult> {
@@ -85,6 +100,7 @@ export class QueryLibrary {
     }
     const started = performance.now();
     const params = parsed.data as Record<string, unknown>;
+    if ((name === 'similar' || name === 'recommend') && params.lexical_weight === undefined) params.lexical_weight = this.lexicalWeight;
     const now = opts.now ?? new Date();
     await this.freshen();
     const result = await this.dispatch(name, params, now, opts.explain ?? false);
@@ -219,20 +235,30 @@ export class QueryLibrary {
     return (await embedder.embed([text])).vectors[0]!;
   }
 
+  /** The lexical half of a search, and a note saying which ranking was used. */
+  private ranking(index: VectorIndex, text: string, weight: number | undefined) {
+    const w = weight ?? this.lexicalWeight;
+    const exact = `exact over ${index.size} int8 vectors of model ${index.modelId}`;
+    if (w === 0) return { note: `ranked by cosine, ${exact}` };
+    if (!index.lexical) return { note: `ranked by cosine (lexical_weight ${w} asked, but this index keeps no lexical index), ${exact}` };
+    return {
+      lexical: { text, weight: w },
+      note: `ranked by score = ${round4(1 - w)}·cosine + ${w}·BM25/max BM25 (BM25 over task descriptions); similarity is the cosine, and thresholds apply to it; ${exact}`,
+    };
+  }
+
   private async similar(p: QueryParams<'similar'>, now: Date, explain: boolean) {
     const { index, embedder } = this.vectorsOrFail();
+    const { lexical, note } = this.ranking(index, p.text, p.lexical_weight);
     const hits = index.search(await this.embedOne(embedder, p.text), {
       limit: p.limit,
       repo: p.repo,
       sinceMs: now.getTime() - p.days * DAY_MS,
       threshold: p.threshold,
+      lexical,
     });
     const rows = await this.fetchExecutions(hits, explain, p.include_archive ? executionsSource(this.archiveDir) : 'executions');
-    return {
-      rows: rows.rows,
-      explain: rows.explain,
-      notes: [`exact cosine over ${index.size} int8 vectors of model ${index.modelId}`],
-    };
+    return { rows: rows.rows, explain: rows.explain, notes: [note] };
   }
 
   private async fetchExecutions(hits: VectorHit[], explain: boolean, source = 'executions') {
@@ -251,7 +277,10 @@ export class QueryLibrary {
     return {
       rows: hits.flatMap((h) => {
         const r = byId.get(h.task_id);
-        return r ? [{ ...r, similarity: Math.round(h.similarity * 1e4) / 1e4 }] : [];
+        if (!r) return [];
+        const row: Record<string, unknown> = { ...r, similarity: round4(h.similarity) };
+        if (h.score !== undefined) row.score = round4(h.score);
+        return [row];
       }),
       explain: got.explain,
     };
@@ -259,9 +288,10 @@ export class QueryLibrary {
 
   private async recommend(p: QueryParams<'recommend'>, now: Date) {
     const { index, embedder } = this.vectorsOrFail();
-    const hits = index.search(await this.embedOne(embedder, p.text), { limit: p.k, repo: p.repo, threshold: p.min_similarity });
+    const { lexical, note } = this.ranking(index, p.text, p.lexical_weight);
+    const hits = index.search(await this.embedOne(embedder, p.text), { limit: p.k, repo: p.repo, threshold: p.min_similarity, lexical });
     const taskType = p.task_type ?? majority(hits.map((h) => h.task_type));
-    const notes: string[] = [];
+    const notes: string[] = [`similar executions ${note}`];
     let basis = 'similar_executions';
     let evidence = tierEvidence(hits.map((h) => ({ tier: h.model_tier, success: h.success, quality: h.quality_score, cost: h.actual_cost, n: 1 })));
     if (!evidence.some((e) => e.evidence >= p.min_evidence)) {

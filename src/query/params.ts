@@ -6,6 +6,8 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const text = z.string().trim().min(1, 'must not be empty');
 const optionalText = z.string().trim().min(1).optional();
+/** Ranking: score = (1 − w)·cosine + w·BM25/max BM25; 0 is cosine alone. Default: the library's. */
+const lexicalWeight = num(0, 1).optional();
 const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1').default(false);
 
 export const QUERY_PARAMS = {
@@ -17,6 +19,7 @@ export const QUERY_PARAMS = {
     threshold: num(-1, 1).default(0.7),
     /** Also return archived executions the index still holds. */
     include_archive: flag,
+    lexical_weight: lexicalWeight,
   }),
   tiers: z.strictObject({
     task_type: optionalText,
@@ -46,6 +49,7 @@ export const QUERY_PARAMS = {
     /** Past executions less similar than this are not evidence. */
     min_similarity: num(-1, 1).default(0.5),
     min_evidence: int(1, 1000).default(5),
+    lexical_weight: lexicalWeight,
   }),
   sql: z.strictObject({
     query: text,

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ExecutionRow } from '../../src/convert/record.js';
+import { QueryLibrary } from '../../src/query/library.js';
+import { ReadPool } from '../../src/query/pool.js';
 import { bucketValue, sketchBucket } from '../../src/store/summaries.js';
 import { row } from '../helpers/rows.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
@@ -100,7 +102,79 @@ describe('query library on a hand-made fixture', () => {
     assert.equal((await q('similar', { text: 'docs readme', limit: 100, threshold: 0.32, days: 500 })).rows.length, 13);
     const everything = await q('similar', { text: 'docs readme', limit: 100, threshold: -1 });
     assert.equal(everything.rows.length, 26, 'no threshold: every execution in the window');
-    assert.deepEqual(Object.keys(everything.rows[0]!).sort(), ['duration_seconds', 'model_tier', 'pool_type', 'quality_score', 'repo', 'similarity', 'success', 'task_id', 'task_type', 'timestamp']);
+    const columns = ['duration_seconds', 'model_tier', 'pool_type', 'quality_score', 'repo', 'similarity', 'success', 'task_id', 'task_type', 'timestamp'];
+    assert.deepEqual(Object.keys(everything.rows[0]!).sort(), [...columns, 'score'].sort(), 'hybrid by default: a blended score beside the cosine');
+    const cosine = await q('similar', { text: 'docs readme', limit: 100, threshold: -1, lexical_weight: 0 });
+    assert.deepEqual(Object.keys(cosine.rows[0]!).sort(), columns);
+  });
+
+  // Tokens: "database readme" → databas, readm. "database" is in 2 of the 27 descriptions,
+  // "readme" in 13; both kinds of row are 2 words long, so BM25 differs by idf alone.
+  const idf = (df: number) => Math.log(1 + (27 - df + 0.5) / (df + 0.5));
+  const lexicalShare = (taskType: unknown) => (taskType === 'migration' ? 1 : taskType === 'docs' ? idf(13) / idf(2) : 0);
+
+  it('similar: hybrid by default, score = 0.9·cosine + 0.1·BM25/max; similarity stays the cosine', async () => {
+    const cosine = await q('similar', { text: 'database readme', limit: 100, threshold: -1, lexical_weight: 0 });
+    const hybrid = await q('similar', { text: 'database readme', limit: 100, threshold: -1 });
+    assert.equal(hybrid.params.lexical_weight, 0.1, 'the default weight is echoed');
+    assert.match(hybrid.notes[0]!, /^ranked by score = 0\.9·cosine \+ 0\.1·BM25\/max BM25 \(BM25 over task descriptions\); similarity is the cosine/);
+    assert.match(cosine.notes[0]!, /^ranked by cosine, exact over 27 int8 vectors/);
+    assert.equal(hybrid.rows.length, 26);
+    const cosineOf = new Map(cosine.rows.map((r) => [r.task_id, r.similarity]));
+    for (const r of hybrid.rows) {
+      assert.equal(r.similarity, cosineOf.get(r.task_id), 'the same cosine whatever the ranking');
+      const want = 0.9 * Number(r.similarity) + 0.1 * lexicalShare(r.task_type);
+      assert.ok(Math.abs(Number(r.score) - want) < 3e-4, `${r.task_type}: score ${r.score}, by hand ${want}`);
+    }
+    const scores = hybrid.rows.map((r) => Number(r.score));
+    assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'best score first');
+    // Weight 1 is BM25 alone (the cosine breaks ties): the rare word wins, then the common one.
+    const lexical = await q('similar', { text: 'database readme', limit: 100, threshold: -1, lexical_weight: 1 });
+    assert.deepEqual(lexical.rows.map((r) => r.task_type), [...Array(2).fill('migration'), ...Array(12).fill('docs'), ...Array(12).fill('refactor')]);
+  });
+
+  it('similar: hybrid keeps the threshold on the cosine and the filters exact', async () => {
+    const cosine = await q('similar', { text: 'database readme', limit: 100, threshold: -1, lexical_weight: 0 });
+    const sims = [...new Set(cosine.rows.map((r) => Number(r.similarity)))].sort((a, b) => a - b);
+    const cut = sims.findIndex((x, i) => i > sims.length / 2 && x - sims[i - 1]! > 2e-4);
+    const threshold = (sims[cut]! + sims[cut - 1]!) / 2;
+    for (const w of [0.1, 0.5, 1]) {
+      const r = await q('similar', { text: 'database readme', limit: 100, threshold, lexical_weight: w });
+      assert.equal(r.rows.length, cosine.rows.filter((x) => Number(x.similarity) >= threshold).length, `w ${w}: every row above the threshold, no other`);
+      for (const x of r.rows) assert.ok(Number(x.similarity) >= threshold);
+      assert.deepEqual((await q('similar', { text: 'database readme', repo: 'r2', threshold: -1, lexical_weight: w })).rows.map((x) => x.repo), ['r2', 'r2']);
+      const r1 = await q('similar', { text: 'database readme', repo: 'r1', limit: 5, threshold: -1, lexical_weight: w });
+      assert.deepEqual(r1.rows.map((x) => x.repo), Array(5).fill('r1'));
+      assert.equal((await q('similar', { text: 'database readme', limit: 100, threshold: -1, days: 500, lexical_weight: w })).rows.length, 27);
+    }
+  });
+
+  it('recommend: hybrid by default, cosine on request, same evidence here', async () => {
+    const hybrid = await q('recommend', { text: 'docs readme', quality_target: 85, min_similarity: 0.32 });
+    const cosine = await q('recommend', { text: 'docs readme', quality_target: 85, min_similarity: 0.32, lexical_weight: 0 });
+    assert.match(hybrid.notes[0]!, /^similar executions ranked by score = 0\.9·cosine/);
+    assert.match(cosine.notes[0]!, /^similar executions ranked by cosine/);
+    assert.deepEqual(hybrid.answer, cosine.answer);
+    assert.deepEqual(hybrid.rows, cosine.rows);
+  });
+
+  it('the default weight comes from the library option; the weight is validated', async () => {
+    const e = (await t.server.embedding())!;
+    const pool = await ReadPool.open(() => t.server.store.connect(), 1, 10_000);
+    try {
+      const lib = new QueryLibrary(pool, () => ({ index: e.index, embedder: e.client }), null, undefined, { lexicalWeight: 0 });
+      const r = await lib.run('similar', { text: 'docs readme', threshold: -1 }, { now });
+      assert.equal(r.params.lexical_weight, 0);
+      assert.match(r.notes[0]!, /^ranked by cosine/);
+      assert.equal(r.rows[0]!.score, undefined);
+      const asked = await lib.run('similar', { text: 'docs readme', threshold: -1, lexical_weight: 0.5 }, { now });
+      assert.match(asked.notes[0]!, /^ranked by score = 0\.5·cosine/);
+      assert.throws(() => new QueryLibrary(pool, () => null, null, undefined, { lexicalWeight: 1.5 }), RangeError);
+    } finally {
+      pool.close();
+    }
+    await assert.rejects(q('similar', { text: 'x', lexical_weight: 1.5 }), /similar: lexical_weight: /);
+    await assert.rejects(q('recommend', { text: 'x', lexical_weight: -0.1 }), /recommend: lexical_weight: /);
   });
 
   it('recommend: the cheaper tier when it is as good; the better tier when it is not', async () => {
@@ -141,7 +215,7 @@ describe('query library on a hand-made fixture', () => {
   });
 
   it('the HTTP API gives what the library gives', async () => {
-    for (const [name, qs] of [['tiers', 'task_type=docs&repo=r1'], ['patterns', 'min_usage=10'], ['similar', 'text=docs%20readme&limit=3'], ['recommend', 'text=docs%20readme&quality_target=85&min_similarity=0.32']] as const) {
+    for (const [name, qs] of [['tiers', 'task_type=docs&repo=r1'], ['patterns', 'min_usage=10'], ['similar', 'text=docs%20readme&limit=3'], ['similar', 'text=database%20readme&threshold=-1&lexical_weight=0.5'], ['recommend', 'text=docs%20readme&quality_target=85&min_similarity=0.32']] as const) {
       const res = await fetch(`${t.httpUrl}/v1/query/${name}?${qs}`);
       assert.equal(res.status, 200, name);
       const body = (await res.json()) as { rows: unknown[]; answer?: unknown };
@@ -149,6 +223,9 @@ describe('query library on a hand-made fixture', () => {
       assert.deepEqual(body.rows, JSON.parse(JSON.stringify(lib.rows)), name);
       assert.deepEqual(body.answer, lib.answer === undefined ? undefined : JSON.parse(JSON.stringify(lib.answer)));
     }
+    const weight = await fetch(`${t.httpUrl}/v1/query/similar?text=x&lexical_weight=2`);
+    assert.equal(weight.status, 400);
+    assert.match(((await weight.json()) as { message: string }).message, /similar: lexical_weight/);
     const bad = await fetch(`${t.httpUrl}/v1/query/tiers?days=-1`);
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { message: string }).message, /tiers: days/);
@@ -185,7 +262,14 @@ describe('orb-learn query on the command line', () => {
     assert.match(table.stdout, /^model_tier\s+total\s+successful/m);
     const sim = await runCli(['query', 'similar', 'docs readme', '--threshold', '-1', '--json', '--http', httpAddr, '--db', db, '--model-dir', modelDir]);
     assert.equal(sim.code, 0, sim.stderr);
-    assert.equal(JSON.parse(sim.stdout).rows.length, 8);
+    const simRows = JSON.parse(sim.stdout) as { rows: { score?: number }[]; notes: string[] };
+    assert.equal(simRows.rows.length, 8);
+    // Hybrid from the file too: the index load fed the lexical index.
+    assert.match(simRows.notes[0]!, /^ranked by score = 0\.9·cosine/);
+    assert.ok(simRows.rows.every((r) => r.score !== undefined));
+    const cosine = await runCli(['query', 'similar', 'docs readme', '--threshold', '-1', '--lexical-weight', '0', '--json', '--http', httpAddr, '--db', db, '--model-dir', modelDir]);
+    assert.equal(cosine.code, 0, cosine.stderr);
+    assert.match(JSON.parse(cosine.stdout).notes[0], /^ranked by cosine/);
     const bad = await runCli(['query', 'sql', 'DELETE FROM executions', '--http', httpAddr, '--db', db]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /only read-only SELECT/);

@@ -1,0 +1,214 @@
+// In-process BM25 over execution descriptions, the lexical half of hybrid ranking (DuckDB's fts
+// extension is not available here). Documents are numbered densely by the caller (the vector
+// index's row numbers), so this index keeps no ids of its own: per term a postings list of
+// (doc, term frequency), per doc a length, and the two collection totals BM25 needs. Rows are
+// only added, never removed, like the vector index: archived rows stay until the next restart.
+
+// Function words only: task verbs ("fix", "add") carry meaning here.
+const STOPWORDS = new Set(
+  ('a an and any are as at be been but by can do does each for from has have how in into is it its ' +
+    'may more most no not of on once one only or our out over per so some such than that the their them ' +
+    'then there these they this those to too up us via was we were what when where which while who will ' +
+    'with within without would you your').split(' '),
+);
+
+const VOWEL = /[aeiouy]/;
+
+/**
+ * A light suffix stemmer: plurals, -ed, -ing, and a final e, so that "update", "updates",
+ * "updated" and "updating" meet ("updat"), as do "test", "tests" and "testing".
+ */
+export function stem(word: string): string {
+  let w = word;
+  if (w.length <= 3 || /\d/.test(w)) return w;
+  if (w.endsWith('ies') && w.length > 4) w = `${w.slice(0, -3)}y`;
+  else if (w.endsWith('sses')) w = w.slice(0, -2);
+  else if (w.endsWith('s') && !/(ss|us|is)$/.test(w)) w = w.slice(0, -1);
+  for (const suffix of w.endsWith('eed') ? [] : ['ing', 'ed']) {
+    const base = w.slice(0, -suffix.length);
+    if (!w.endsWith(suffix) || base.length < 3 || !VOWEL.test(base)) continue;
+    // "running" → "run", "stopped" → "stop"; but "added" → "add", "falling" → "fall".
+    w = base.length > 3 && /([^aeiouslz])\1$/.test(base) ? base.slice(0, -1) : base;
+    break;
+  }
+  return w.length > 3 && w.endsWith('e') ? w.slice(0, -1) : w;
+}
+
+/** Lowercase words split on anything but letters and digits, stopwords and 1-letter words out, stemmed. */
+export function tokenize(text: string): string[] {
+  const out: string[] = [];
+  for (const w of text.toLowerCase().split(/[^\p{L}\p{N}]+/u)) if (w.length > 1 && !STOPWORDS.has(w)) out.push(stem(w));
+  return out;
+}
+
+// A term's postings, doc·16 + min(tf, 15) each, in doc order. Most terms are rare (names,
+// numbers), so the per-term overhead decides the memory: one posting is the bare number, a few
+// sit in a plain array, and only long lists pay for a typed array. BM25 saturates long before
+// tf 15 (k1 = 1.2), so the cap costs nothing.
+const TF_BITS = 4;
+const TF_MAX = (1 << TF_BITS) - 1;
+const MAX_DOC = 2 ** (32 - TF_BITS) - 1;
+const PACK_AT = 256;
+
+class Packed {
+  a = new Uint32Array(PACK_AT * 2);
+  n = 0;
+}
+type Postings = number | number[] | Packed;
+
+function append(p: Postings | undefined, x: number): Postings {
+  if (p === undefined) return x;
+  if (typeof p === 'number') return [p, x];
+  if (Array.isArray(p)) {
+    if (p.length < PACK_AT) {
+      p.push(x);
+      return p;
+    }
+    const packed = new Packed();
+    packed.a.set(p);
+    packed.n = p.length;
+    p = packed;
+  }
+  if (p.n === p.a.length) {
+    const a = new Uint32Array(p.n * 2);
+    a.set(p.a);
+    p.a = a;
+  }
+  p.a[p.n++] = x;
+  return p;
+}
+
+// V8 cuts words of 13+ characters out of the text as slices that keep the whole text alive;
+// a term stored as a key gets a string of its own.
+const ownCopy = (s: string): string => (s.length < 13 ? s : (JSON.parse(JSON.stringify(s)) as string));
+
+const entries = (p: Postings): ArrayLike<number> => (typeof p === 'number' ? [p] : Array.isArray(p) ? p : p.a.subarray(0, p.n));
+
+export interface LexicalHit {
+  doc: number;
+  score: number;
+}
+
+/** One query's BM25 scores over the whole index, computed once and read many times. */
+export class LexicalQuery {
+  constructor(
+    private readonly scores: Float32Array,
+    /** Every doc with a score above zero. */
+    readonly matched: Uint32Array,
+    /** The best score of any doc; the blend divides by it. */
+    readonly max: number,
+  ) {}
+
+  score(doc: number): number {
+    return this.scores[doc] ?? 0;
+  }
+
+  /** The `limit` best docs that `accept` lets through, best first (ties: lower doc first). */
+  top(limit: number, accept: (doc: number) => boolean = () => true): LexicalHit[] {
+    if (limit <= 0) return [];
+    // A min-heap of the best so far: O(matched · log limit).
+    const heap: LexicalHit[] = [];
+    const worse = (a: LexicalHit, b: LexicalHit) => a.score < b.score || (a.score === b.score && a.doc > b.doc);
+    for (const doc of this.matched) {
+      const h = { doc, score: this.scores[doc]! };
+      if (heap.length === limit && !worse(heap[0]!, h)) continue;
+      if (!accept(doc)) continue;
+      if (heap.length < limit) {
+        heap.push(h);
+        for (let i = heap.length - 1; i > 0; ) {
+          const parent = (i - 1) >> 1;
+          if (!worse(heap[i]!, heap[parent]!)) break;
+          [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+          i = parent;
+        }
+      } else {
+        heap[0] = h;
+        for (let i = 0; ; ) {
+          const l = 2 * i + 1;
+          const r = l + 1;
+          let m = i;
+          if (l < heap.length && worse(heap[l]!, heap[m]!)) m = l;
+          if (r < heap.length && worse(heap[r]!, heap[m]!)) m = r;
+          if (m === i) break;
+          [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+          i = m;
+        }
+      }
+    }
+    return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
+  }
+}
+
+export class LexicalIndex {
+  private readonly terms = new Map<string, Postings>();
+  private lengths = new Uint16Array(1024);
+  private docs = 0;
+  private maxDoc = -1;
+  private totalLength = 0;
+
+  constructor(
+    readonly k1 = 1.2,
+    readonly b = 0.75,
+  ) {}
+
+  get size(): number {
+    return this.docs;
+  }
+
+  get vocabulary(): number {
+    return this.terms.size;
+  }
+
+  /** Adds doc (a number never added before) with its text. */
+  add(doc: number, text: string): void {
+    if (!(doc >= 0 && doc <= MAX_DOC)) throw new RangeError(`lexical index: doc ${doc} out of range`);
+    if (doc >= this.lengths.length) {
+      const lengths = new Uint16Array(Math.max(doc + 1, this.lengths.length * 2));
+      lengths.set(this.lengths);
+      this.lengths = lengths;
+    }
+    const tokens = tokenize(text);
+    const tf = new Map<string, number>();
+    for (const t of tokens) tf.set(t, (tf.get(t) ?? 0) + 1);
+    for (const [t, n] of tf) {
+      const p = this.terms.get(t);
+      const q = append(p, doc * (TF_MAX + 1) + Math.min(n, TF_MAX));
+      if (q !== p) this.terms.set(p === undefined ? ownCopy(t) : t, q);
+    }
+    this.lengths[doc] = Math.min(tokens.length, 65_535);
+    this.docs++;
+    this.totalLength += tokens.length;
+    this.maxDoc = Math.max(this.maxDoc, doc);
+  }
+
+  /** Inverse document frequency, Lucene's form (never negative). */
+  idf(term: string): number {
+    const p = this.terms.get(term);
+    const df = p === undefined ? 0 : entries(p).length;
+    return Math.log(1 + (this.docs - df + 0.5) / (df + 0.5));
+  }
+
+  /** BM25 of every doc for the text's distinct terms (a repeated query word counts once). */
+  query(text: string): LexicalQuery {
+    const scores = new Float32Array(this.maxDoc + 1);
+    const lists = [...new Set(tokenize(text))].flatMap((t) => {
+      const p = this.terms.get(t);
+      return p === undefined ? [] : [{ p: entries(p), idf: this.idf(t) }];
+    });
+    const matched = new Uint32Array(lists.reduce((s, l) => s + l.p.length, 0));
+    let m = 0;
+    let max = 0;
+    const avgdl = this.docs ? this.totalLength / this.docs : 1;
+    for (const { p, idf } of lists) {
+      for (let i = 0; i < p.length; i++) {
+        const doc = p[i]! >>> TF_BITS;
+        const tf = p[i]! & TF_MAX;
+        if (scores[doc] === 0) matched[m++] = doc;
+        scores[doc] = scores[doc]! + (idf * tf * (this.k1 + 1)) / (tf + this.k1 * (1 - this.b + (this.b * this.lengths[doc]!) / avgdl));
+      }
+    }
+    // Read back as stored (float32), so the best doc normalizes to exactly 1.
+    for (let i = 0; i < m; i++) max = Math.max(max, scores[matched[i]!]!);
+    return new LexicalQuery(scores, matched.subarray(0, m), max);
+  }
+}
