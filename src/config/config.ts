@@ -62,6 +62,8 @@ const Settings = z.strictObject({
   /** Read connections for queries, beside the writer. */
   queryConnections: int(1).max(64).default(4),
   queryTimeoutMs: int(100).default(10_000),
+  /** Weight of lexical overlap (BM25) against cosine in similar/recommend; 0 ranks by cosine alone (docs/hybrid-ranking.md). */
+  queryLexicalWeight: z.coerce.number().min(0).max(1).default(0.1),
   /** In-line mode: forward every request, unchanged, to this OTLP/gRPC endpoint before acknowledging. */
   forward: hostPort.optional(),
   /** PEM certificate and key: serve gRPC and HTTP over TLS. */

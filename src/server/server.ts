@@ -122,6 +122,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     () => (embedding ? { index: embedding.index, embedder: embedding.client } : null),
     archiveDir,
     () => store.writer.flushSummaries(),
+    { lexicalWeight: config.queryLexicalWeight },
   );
   http.route('GET', '/v1/query/', async (_req, url) => {
     const name = url.pathname.slice('/v1/query/'.length);

@@ -72,7 +72,7 @@ async function direct(config: ReturnType<typeof settings>, name: QueryName, para
     vectors = { index, embedder };
   }
   try {
-    return await new QueryLibrary(pool, () => vectors, config.archiveDir ?? join(dirname(config.db), 'archive')).run(name, params, { explain });
+    return await new QueryLibrary(pool, () => vectors, config.archiveDir ?? join(dirname(config.db), 'archive'), undefined, { lexicalWeight: config.queryLexicalWeight }).run(name, params, { explain });
   } finally {
     await vectors?.embedder.close();
     pool.close();

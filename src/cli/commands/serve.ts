@@ -33,6 +33,7 @@ export const SERVE_FLAGS: SettingFlag[] = [
   ['archiveInterval', 'EVERY', 'how often the archive schedule runs (default 1d)'],
   ['queryConnections', 'N', 'read connections for queries (default 4)'],
   ['queryTimeoutMs', 'MS', 'a query running longer is interrupted (default 10000)'],
+  ['queryLexicalWeight', 'W', 'weight of lexical overlap (BM25) against cosine in similar/recommend, 0-1; 0 = cosine only (default 0.1)'],
   ['forward', 'HOST:PORT', 'in-line mode: pass every request on to this OTLP/gRPC endpoint; acknowledge once it has'],
   ['tlsCert', 'PEM', 'serve gRPC and HTTP over TLS with this certificate (with --tls-key)'],
   ['tlsKey', 'PEM', 'private key of --tls-cert'],
