@@ -70,7 +70,7 @@ try {
   const tok = new TextTokenizer(models[0]![1].tokenizerPath, models[0]![1].tokenizerConfigPath, 256);
   const lens = texts.map((t) => tok.encode(t).ids.length).sort((a, b) => a - b);
   console.log(`${N} execution contents, WordPiece tokens: min ${lens[0]}, median ${lens[lens.length >> 1]}, max ${lens[lens.length - 1]}`);
-  const SIZES = [8, 16, 32];
+  const SIZES = (process.env.BENCH_SIZES ?? "8,16,32").split(",").map(Number);
   console.log(`model                                   threads  batch-of-1   batch 32 unsorted   ${SIZES.map((b) => `sorted ${b} (padding)`).join('   ')}`);
   const results: Record<string, number> = {};
   for (const [name, files] of models) {

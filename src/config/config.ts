@@ -44,7 +44,8 @@ const Settings = z.strictObject({
   modelDir: z.string().min(1).optional(),
   modelCacheDir: z.string().min(1).optional(),
   embedThreads: int(1).default(1),
-  embedBatchSize: int(1).default(32),
+  /** Texts per model call: 4–8 length-sorted texts measured fastest on 2 cores (docs/benchmarks.md). */
+  embedBatchSize: int(1).default(8),
   /** Nice value of the embedding thread, so inference yields the CPU to ingest. */
   embedNice: int(0).max(19).default(10),
   embedMaxBacklog: int(1).default(50_000),

@@ -189,7 +189,8 @@ export class EmbeddingIndexer {
       }
       await this.yieldToIngest();
       if (this.stopping) break;
-      const take = this.queue.splice(0, this.opts.batchSize * 8);
+      // Enough rows that sorting them by length leaves little padding, and one write per take.
+      const take = this.queue.splice(0, Math.max(256, this.opts.batchSize * 8));
       try {
         await this.process(take);
       } catch (err) {

@@ -38,7 +38,7 @@ async function follow(read: () => Promise<Coverage>, done: (c: Coverage) => bool
 export function registerReembed(program: Command): void {
   addSettings(
     program.command('reembed').description('embed every execution that lacks a vector from the active model (resumable)').option('--db <PATH>', 'DuckDB file'),
-    [...MODEL_FLAGS, ['embedThreads', 'N', 'onnxruntime threads (default 1)'], ['embedBatchSize', 'N', 'texts per model call (default 32)'], ['http', 'HOST:PORT', "a running server's HTTP address"]],
+    [...MODEL_FLAGS, ['embedThreads', 'N', 'onnxruntime threads (default 1)'], ['embedBatchSize', 'N', 'texts per model call (default 8)'], ['http', 'HOST:PORT', "a running server's HTTP address"]],
   ).action(async (opts: Record<string, unknown>) => {
     const config = settings(opts);
     let store: Store;

@@ -22,7 +22,7 @@ export const SERVE_FLAGS: SettingFlag[] = [
   ['embed', 'BOOL', 'embed executions off the ack path (default true)'],
   ...MODEL_FLAGS,
   ['embedThreads', 'N', 'onnxruntime threads for embedding (default 1)'],
-  ['embedBatchSize', 'N', 'texts per model call (default 32)'],
+  ['embedBatchSize', 'N', 'texts per model call (default 8)'],
   ['embedNice', 'N', 'nice value of the embedding thread, 0-19 (default 10)'],
   ['embedMaxBacklog', 'N', 'executions held in memory for embedding (default 50000)'],
   ['embedMaxYieldMs', 'MS', 'longest an embedding batch waits while ingest is busy; 0 = never (default 2000)'],
