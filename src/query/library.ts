@@ -2,6 +2,7 @@
 // §3.2), answered from the summary tables and the in-process vector index.
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { InvalidInputError, RetryableError } from '../errors.js';
+import { Lru } from '../embed/lru.js';
 import { executionsSource, feedbackSource } from '../store/archive.js';
 import { sketchQuantile } from '../store/summaries.js';
 import { QUERY_PARAMS, type QueryName, type QueryParams } from './params.js';
@@ -231,8 +232,16 @@ export class QueryLibrary {
     return v;
   }
 
+  /** Routers ask about the same task again (retries, fan-out): its vector is remembered, per model. */
+  private readonly queryVectors = new Lru<string, Float32Array>(2048);
+
   private async embedOne(embedder: TextEmbedder, text: string): Promise<Float32Array> {
-    return (await embedder.embed([text])).vectors[0]!;
+    const key = `${embedder.modelId}\u0000${text}`;
+    const hit = this.queryVectors.get(key);
+    if (hit) return hit;
+    const v = (await embedder.embed([text])).vectors[0]!;
+    this.queryVectors.set(key, v);
+    return v;
   }
 
   /** The lexical half of a search, and a note saying which ranking was used. */

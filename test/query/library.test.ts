@@ -158,6 +158,36 @@ describe('query library on a hand-made fixture', () => {
     assert.deepEqual(hybrid.rows, cosine.rows);
   });
 
+  it('embeds a repeated query text once per model, and again under another model', async () => {
+    const e = (await t.server.embedding())!;
+    const pool = await ReadPool.open(() => t.server.store.connect(), 1, 10_000);
+    const calls: string[] = [];
+    let modelId = e.client.modelId;
+    const embedder = {
+      get modelId() {
+        return modelId;
+      },
+      embed: (texts: string[]) => {
+        calls.push(...texts);
+        return e.client.embed(texts);
+      },
+    };
+    try {
+      const lib = new QueryLibrary(pool, () => ({ index: e.index, embedder }), null);
+      const first = await lib.run('similar', { text: 'docs readme', threshold: -1 }, { now });
+      const again = await lib.run('recommend', { text: 'docs readme' }, { now });
+      const second = await lib.run('similar', { text: 'docs readme', threshold: -1 }, { now });
+      assert.deepEqual(calls, ['docs readme'], 'one model call for three queries');
+      assert.deepEqual(second.rows, first.rows);
+      assert.equal(again.query, 'recommend');
+      modelId = 'another-model';
+      await lib.run('similar', { text: 'docs readme', threshold: -1 }, { now }).catch(() => undefined);
+      assert.deepEqual(calls, ['docs readme', 'docs readme'], 'a cached vector is never used for another model');
+    } finally {
+      pool.close();
+    }
+  });
+
   it('the default weight comes from the library option; the weight is validated', async () => {
     const e = (await t.server.embedding())!;
     const pool = await ReadPool.open(() => t.server.store.connect(), 1, 10_000);
