@@ -17,8 +17,11 @@ async function startSolutionLinking(store: Store, client: EmbedClient, log: Logg
   const conn = await store.connect();
   const linker = new SolutionLinker(conn, store.writer, { modelId: client.modelId, embed: async (texts) => (await client.embed(texts)).vectors });
   let running: Promise<void> | null = null;
+  let lastRun = performance.now();
   const timer = setInterval(() => {
-    if (running || ingestBusy()) return;
+    // Waits for a lull, but not for ever: under steady ingest it still runs once a minute.
+    if (running || (ingestBusy() && performance.now() - lastRun < 6 * SOLUTION_LINK_INTERVAL_MS)) return;
+    lastRun = performance.now();
     running = linker
       .runOnce()
       .then((r) => {

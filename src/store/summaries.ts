@@ -29,7 +29,8 @@ const LN_GAMMA = Math.log(SKETCH_GAMMA);
 export const ZERO_BUCKET = -32768;
 
 export function sketchBucket(duration: number): number {
-  return duration <= 1e-6 ? ZERO_BUCKET : Math.ceil(Math.log(duration) / LN_GAMMA);
+  // Clamped to the SMALLINT column: beyond ±32767 buckets (durations past 1e281 s) the sketch saturates.
+  return duration <= 1e-6 ? ZERO_BUCKET : Math.min(32767, Math.max(-32767, Math.ceil(Math.log(duration) / LN_GAMMA)));
 }
 
 /** A value for the bucket: within ±(γ−1)/(γ+1) ≈ 1% of every duration in it. */
@@ -229,10 +230,24 @@ export class SummaryAccumulator {
     return Object.fromEntries(this.tables.filter((t) => t.rows.size > 0).map((t) => [t.spec.table, [...t.rows.values()]]));
   }
 
+  /** JSON for the journal; sums that overflowed to ±Infinity (or NaN) survive as strings. */
+  serialize(): string {
+    return JSON.stringify(this.toJSON(), (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+  }
+
   static fromJSON(json: Record<string, unknown[][]>): SummaryAccumulator {
     const acc = new SummaryAccumulator();
     acc.tables.forEach((t, i) => {
-      for (const r of json[t.spec.table] ?? []) acc.add(i, r.map((v, c) => (t.spec.columns[c]!.time && typeof v === 'string' ? new Date(v) : v) as Cell));
+      for (const r of json[t.spec.table] ?? [])
+        acc.add(
+          i,
+          r.map((v, c) => {
+            const col = t.spec.columns[c]!;
+            if (col.time && typeof v === 'string') return new Date(v);
+            if ((col.combine === 'sum' || typeof col.combine === 'object') && typeof v === 'string') return Number(v);
+            return v as Cell;
+          }),
+        );
     });
     return acc;
   }

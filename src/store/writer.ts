@@ -258,18 +258,52 @@ export class ExecutionWriter {
   }
 
   commit(batch: CommitBatch): Promise<CommitResult> {
-    return this.exclusive(() => this.commitNow(batch));
+    return this.exclusive(async () => {
+      const result = await this.commitNow(batch);
+      // The merge is a transaction of its own: a delta that cannot merge never refuses a commit.
+      if (this.intervalMs === 0 || this.pending.size >= this.maxRows) await this.flushNow().catch((err: unknown) => this.opts.onSummaryError?.(err));
+      else this.scheduleMerge();
+      return result;
+    });
   }
 
   /** Merges every journalled delta into the summary tables now. */
   flushSummaries(): Promise<void> {
-    return this.exclusive(async () => {
-      await this.prepare();
-      if (this.pending.size === 0) return;
+    return this.exclusive(() => this.flushNow());
+  }
+
+  private async flushNow(): Promise<void> {
+    await this.prepare();
+    if (this.pending.size === 0) return;
+    try {
       await this.tables.inTransaction(async () => [...(await this.tables.upsertStatements(this.pending.deltas())), 'DELETE FROM summary_journal']);
-      this.pending = new SummaryAccumulator();
-      this.lastMerge = performance.now();
-    });
+    } catch (err) {
+      this.opts.onSummaryError?.(err);
+      await this.salvageJournal();
+    }
+    this.pending = new SummaryAccumulator();
+    this.lastMerge = performance.now();
+  }
+
+  /**
+   * The bulk merge failed: merge the journal row by row, and move a row that cannot merge to
+   * summary_journal_failed with its error, so one bad delta blocks neither ingest nor a restart.
+   */
+  private async salvageJournal(): Promise<void> {
+    const rows = (await this.conn.runAndReadAll('SELECT seq, deltas FROM summary_journal ORDER BY seq')).getRows();
+    for (const [seq, deltas] of rows) {
+      try {
+        const acc = SummaryAccumulator.fromJSON(JSON.parse(String(deltas)) as Record<string, unknown[][]>);
+        await this.tables.inTransaction(async () => [...(await this.tables.upsertStatements(acc.deltas())), `DELETE FROM summary_journal WHERE seq = ${Number(seq)}`]);
+      } catch (err) {
+        this.opts.onSummaryError?.(err);
+        const reason = String((err as Error).message ?? err).slice(0, 2000).replaceAll("'", "''");
+        await this.tables.inTransaction(async () => [
+          `INSERT INTO summary_journal_failed SELECT seq, committed_at, deltas, '${reason}', now() FROM summary_journal WHERE seq = ${Number(seq)}`,
+          `DELETE FROM summary_journal WHERE seq = ${Number(seq)}`,
+        ]);
+      }
+    }
   }
 
   /**
@@ -279,13 +313,16 @@ export class ExecutionWriter {
   mergeSolutions(merges: readonly SolutionMerge[]): Promise<void> {
     return this.exclusive(async () => {
       await this.prepare();
-      const todo = merges.filter((m) => m.alias !== m.canonical && UUID.test(m.alias) && UUID.test(m.canonical) && !this.aliases.has(m.alias));
+      const todo = merges.filter(
+        (m) => UUID.test(m.alias) && UUID.test(m.canonical) && !this.aliases.has(m.alias) && this.resolve(m.canonical) !== m.alias,
+      );
       if (todo.length === 0) return;
+      // Pending deltas may hold the alias's counts: merged first, they move with its row.
+      await this.flushNow();
       const cols = SOLUTIONS.columns.map((c) => q(c.name));
       const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
       await this.tables.inTransaction(async () => {
-        const statements = await this.tables.upsertStatements(this.pending.deltas());
-        if (statements.length) statements.push('DELETE FROM summary_journal');
+        const statements: string[] = [];
         for (const m of todo) {
           const canonical = this.resolve(m.canonical);
           statements.push(
@@ -298,8 +335,6 @@ export class ExecutionWriter {
         }
         return statements;
       });
-      this.pending = new SummaryAccumulator();
-      this.lastMerge = performance.now();
       for (const m of todo) {
         const canonical = this.resolve(m.canonical);
         for (const [a, c] of this.aliases) if (c === m.alias) this.aliases.set(a, canonical);
@@ -340,6 +375,13 @@ export class ExecutionWriter {
     this.prepared = true;
   }
 
+  private async withoutExecution(taskIds: string[]): Promise<string[]> {
+    const ids = [...new Set(taskIds)].filter((id) => UUID.test(id));
+    if (ids.length === 0) return [];
+    const r = await this.conn.runAndReadAll(`SELECT id FROM (VALUES ${ids.map((id) => `('${id}')`).join(', ')}) t(id) WHERE id::UUID NOT IN (SELECT task_id FROM executions WHERE task_id IN (${ids.map((id) => `'${id}'`).join(', ')}))`);
+    return r.getRows().map((x) => String(x[0]));
+  }
+
   private waitFor(taskId: string): void {
     if (this.waitingOverflow) return;
     this.waitingFeedback.add(taskId);
@@ -366,7 +408,6 @@ export class ExecutionWriter {
     const executions = dedupeExecutions(batch.executions);
     let feedbackTasks: string[] = [];
     let delta = new SummaryAccumulator();
-    let merged = false;
     const feedback = batch.feedback ?? [];
     const writes = [executionWrite(executions), rejectedWrite(batch.rejected), feedbackWrite(feedback)];
     const [inserted = 0, rejectedStored = 0, feedbackStored = 0] = await this.tables.write(writes, async (keys) => {
@@ -381,25 +422,20 @@ export class ExecutionWriter {
       const update = TableWriter.latestFeedbackSql([...linked, ...freshFeedback.map((f) => f.task_id)]);
       const after = update ? [update] : [];
       delta = summarize(fresh, undefined, this.resolve);
-      merged = this.pending.size + delta.size > 0 && (performance.now() - this.lastMerge >= this.intervalMs || this.pending.size + delta.size >= this.maxRows);
-      feedbackTasks = freshFeedback.map((f) => f.task_id);
-      if (merged) {
-        const all = new SummaryAccumulator();
-        all.merge(this.pending);
-        all.merge(delta);
-        return [...(await this.tables.upsertStatements(all.deltas())), ...after, 'DELETE FROM summary_journal'];
+      // Only feedback whose execution is not there yet waits (this transaction's rows included).
+      feedbackTasks = freshFeedback.length ? await this.withoutExecution(freshFeedback.map((f) => f.task_id)) : [];
+      if (delta.size > 0) {
+        const json = delta.serialize();
+        // A literal is cheapest in the same call as the COMMIT; a large one parses faster as a parameter.
+        if (json.length <= 65_536) after.push(`INSERT INTO summary_journal VALUES (${this.journalSeq}, now(), '${json.replaceAll("'", "''")}')`);
+        else await this.conn.run('INSERT INTO summary_journal VALUES ($1, now(), $2)', [this.journalSeq, json]);
       }
-      if (delta.size > 0) after.push(`INSERT INTO summary_journal VALUES (${this.journalSeq}, now(), '${JSON.stringify(delta).replaceAll("'", "''")}')`);
       return after;
     });
     // Only after the commit: a rolled-back transaction changes nothing here.
-    if (merged) {
-      this.pending = new SummaryAccumulator();
-      this.lastMerge = performance.now();
-    } else if (delta.size > 0) {
+    if (delta.size > 0) {
       this.pending.merge(delta);
       this.journalSeq++;
-      this.scheduleMerge();
     }
     for (const id of feedbackTasks) this.waitFor(id);
     if (this.waitingFeedback.size) for (const r of executions) this.waitingFeedback.delete(r.task_id);

@@ -198,6 +198,57 @@ describe('summary journal', () => {
     await again.close();
   });
 
+  it('acknowledges extreme values and still merges: buckets saturate, overflowing sums stay Infinity across a restart', async () => {
+    const path = join(dir, 'x.duckdb');
+    const store = await Store.open({ path, summaryIntervalMs: 60_000 });
+    const big = (n: number) => row(400_000 + n, { repo: 'extreme', duration_seconds: 1e300, actual_cost: 1e308, cost_estimate: 0 });
+    await store.writer.commit({ executions: [big(1), big(2)], rejected: [] });
+    await store.close(); // merges
+    const again = await Store.open({ path, summaryIntervalMs: 60_000 });
+    await again.writer.commit({ executions: [big(3)], rejected: [] });
+    await again.writer.commit({ executions: [randomRow(400_010)], rejected: [] });
+    const conn = await again.connect();
+    // Not merged yet: the journal row with Infinity goes through JSON and back at the next open.
+    conn.closeSync();
+    await again.close();
+    const third = await Store.open({ path });
+    const c = await third.connect();
+    const [t] = (await c.runAndReadAll(`SELECT total_executions::INT n, sum_cost FROM tier_performance_mv WHERE repo = 'extreme'`)).getRowObjectsJS();
+    assert.deepEqual(t, { n: 3, sum_cost: Infinity });
+    assert.equal(await count(c, `SELECT max(bucket) FROM tier_duration_sketch WHERE repo = 'extreme'`), 32767);
+    assert.equal(await count(c, 'SELECT count(*) FROM summary_journal_failed'), 0);
+    c.closeSync();
+    await third.close();
+  });
+
+  it('moves a journal row that cannot merge aside with its error and merges the rest', async () => {
+    const path = join(dir, 'bad.duckdb');
+    const store = await Store.open({ path });
+    await store.writer.commit({ executions: [randomRow(500_001)], rejected: [] });
+    await store.close();
+    // While no writer holds the file: one good journal row, and one no merge can take (text where
+    // a count goes), as a damaged or hand-edited journal would hold.
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const raw = await DuckDBInstance.create(path);
+    const rc = await raw.connect();
+    const good = summarize([randomRow(500_002)]).serialize().replaceAll("'", "''");
+    await rc.run(`INSERT INTO summary_journal VALUES (7, now(), '{"pool_performance_mv": [["p1", "r", "2026-01-01T00:00:00.000Z", "many", 1, 1, 1]]}'), (8, now(), '${good}')`);
+    rc.closeSync();
+    raw.closeSync();
+    const errors: unknown[] = [];
+    const again = await Store.open({ path, onSummaryError: (e) => errors.push(e) });
+    const c = await again.connect();
+    assert.equal(await count(c, 'SELECT count(*) FROM summary_journal'), 0);
+    assert.equal(await count(c, 'SELECT count(*) FROM summary_journal_failed WHERE seq = 7'), 1);
+    assert.ok(errors.length >= 1, 'the failure is reported');
+    assert.equal(await count(c, 'SELECT sum(total_executions) FROM tier_performance_mv'), 2, 'the good rows merged');
+    await again.writer.commit({ executions: [randomRow(500_003)], rejected: [] });
+    await again.writer.flushSummaries();
+    assert.equal(await count(c, 'SELECT sum(total_executions) FROM tier_performance_mv'), 3, 'ingest goes on');
+    c.closeSync();
+    await again.close();
+  });
+
   it('combines deltas in memory exactly as the tables merge them', () => {
     const rs = Array.from({ length: 500 }, (_, i) => randomRow(300_000 + i));
     const whole = summarize(rs).toJSON();
