@@ -196,16 +196,6 @@ export class SummaryAccumulator {
     for (const [i, a, b] of t.ratios) held[i!] = (held[a!] as number) / (held[b!] as number);
   }
 
-  /** Moves the held solutions rows of `from` onto `to` (a pattern merged into another). */
-  rekeySolution(from: string, to: string): void {
-    const i = this.tables.findIndex((t) => t.spec.table === 'solutions');
-    const rows = this.tables[i]!.rows;
-    const held = rows.get(from);
-    if (!held) return;
-    rows.delete(from);
-    this.add(i, [to, ...held.slice(1)]);
-  }
-
   merge(other: SummaryAccumulator): void {
     other.tables.forEach((t, i) => {
       for (const r of t.rows.values()) this.add(i, [...r]);

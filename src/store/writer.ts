@@ -226,7 +226,6 @@ export class ExecutionWriter {
   /** Journalled, not yet merged. */
   private pending = new SummaryAccumulator();
   private journalSeq = 0;
-  private lastMerge = performance.now();
   private timer: NodeJS.Timeout | null = null;
   /** The connection runs one transaction at a time: commits and merges queue here. */
   private turn: Promise<unknown> = Promise.resolve();
@@ -282,7 +281,6 @@ export class ExecutionWriter {
       await this.salvageJournal();
     }
     this.pending = new SummaryAccumulator();
-    this.lastMerge = performance.now();
   }
 
   /**
