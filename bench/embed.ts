@@ -2,10 +2,11 @@
 // Embeddings/s of the MiniLM code path on generated MiniLM-L6-shaped models (fp32 and int8,
 // random weights, real architecture) and on the offline model, batch-of-one against
 // length-sorted batches, for realistic execution contents (about 40–80 tokens).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { evalTexts } from './eval-set.js';
 import { embeddingContent } from '../src/embed/content.js';
 import { OnnxEmbedder } from '../src/embed/embedder.js';
 import { readModelDir, resolveModel, defaultCacheDir, type ModelFiles } from '../src/embed/model.js';
@@ -17,12 +18,7 @@ const { values } = parseArgs({ options: { texts: { type: 'string', default: '512
 const N = Number(values.texts);
 
 function contents(): string[] {
-  let descriptions: string[] = [];
-  try {
-    descriptions = readFileSync(values.eval, 'utf8').trim().split('\n').flatMap((l) => (JSON.parse(l) as { texts: string[] }).texts);
-  } catch {
-    descriptions = ['Refactor the authentication middleware to use JWT validation', 'Fix flaky integration tests that fail intermittently on CI'];
-  }
+  const descriptions = evalTexts(values.eval);
   const tiers = ['small', 'medium', 'large'];
   return Array.from({ length: N }, (_, i) =>
     embeddingContent({

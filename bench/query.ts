@@ -3,9 +3,10 @@
 // (with vectors from the active model), against the review's naive SQL as ratios; then 1 vs 4
 // concurrent clients.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { evalTexts } from './eval-set.js';
 import { OnnxEmbedder } from '../src/embed/embedder.js';
 import { defaultCacheDir, resolveModel } from '../src/embed/model.js';
 import { buildOffline } from '../src/embed/service.js';
@@ -26,13 +27,7 @@ const { values } = parseArgs({
   options: { sizes: { type: 'string', default: '100000,1000000' }, runs: { type: 'string', default: '40' }, eval: { type: 'string', default: '../shared/eval/similar-tasks.jsonl' } },
 });
 const RUNS = Number(values.runs);
-const texts = (() => {
-  try {
-    return readFileSync(values.eval, 'utf8').trim().split('\n').flatMap((l) => (JSON.parse(l) as { texts: string[] }).texts);
-  } catch {
-    return ['Refactor the authentication middleware to use JWT validation', 'Fix flaky integration tests that fail intermittently on CI'];
-  }
-})();
+const texts = evalTexts(values.eval);
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 

@@ -7,10 +7,10 @@
 //   rrf (comparison):  score = (1 − w)/(60 + cosine rank) + w/(60 + BM25 rank)
 // Then bytes per row and query time of the lexical index on synthetic descriptions, and search
 // time of vector-only vs hybrid.
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readEvalSet } from './eval-set.js';
 import { embeddingContent } from '../src/embed/content.js';
 import { OnnxEmbedder } from '../src/embed/embedder.js';
 import { readModelDir } from '../src/embed/model.js';
@@ -32,11 +32,7 @@ const { values } = parseArgs({
 const K = 2;
 // Finer where the blend peaks (small weights), then every tenth.
 const WEIGHTS = [0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
-const groups = readFileSync(values.eval, 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l) as { group: string; texts: string[] });
-const items = groups.flatMap((g) => g.texts.map((text) => ({ group: g.group, text })));
+const { groups, items } = readEvalSet(values.eval);
 const kinds: OfflineModelKind[] = values.model === 'all' ? ['use-lite', 'glove'] : [values.model as OfflineModelKind];
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 const f3 = (x: number) => x.toFixed(3);

@@ -4,10 +4,10 @@
 // and we report the fraction of those neighbours from the same group (and, stricter, the
 // fraction of texts whose 2 neighbours are both from its group). Embeds through the project's
 // own OnnxEmbedder, as the server does.
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readEvalSet } from './eval-set.js';
 import { OnnxEmbedder } from '../src/embed/embedder.js';
 import { readModelDir } from '../src/embed/model.js';
 import { buildOfflineModel, type OfflineModelKind } from '../src/embed/offline/index.js';
@@ -20,11 +20,7 @@ const { values } = parseArgs({
   },
 });
 const K = Number(values.k);
-const groups = readFileSync(values.eval, 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l) as { group: string; texts: string[] });
-const items = groups.flatMap((g) => g.texts.map((text) => ({ group: g.group, text })));
+const { groups, items } = readEvalSet(values.eval);
 const kinds: OfflineModelKind[] = values.model === 'all' ? ['use-lite', 'glove'] : [values.model as OfflineModelKind];
 
 for (const kind of kinds) {
