@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { readFile } from '../helpers/db.js';
 import { spawnServe, type ServeProcess } from '../helpers/process.js';
 import { tempDir } from '../helpers/server.js';
 import { exportOk, makeExporter, makeSpans, minimalExecution } from '../helpers/spans.js';
@@ -18,15 +18,6 @@ async function waitCovered(srv: ServeProcess): Promise<{ modelId: string; execut
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('embedding never caught up');
-}
-
-async function read(db: string, sql: string): Promise<unknown[][]> {
-  const instance = await DuckDBInstance.create(db);
-  const conn = await instance.connect();
-  const rows = (await conn.runAndReadAll(sql)).getRowsJS();
-  conn.closeSync();
-  instance.closeSync();
-  return rows;
 }
 
 describe('embeddings across crashes and model changes (real processes)', () => {
@@ -46,7 +37,7 @@ describe('embeddings across crashes and model changes (real processes)', () => {
     await exporter.shutdown();
     first.child.kill('SIGKILL');
     await first.exited;
-    const partial = Number((await read(db, 'SELECT count(*) FROM execution_embeddings'))[0]![0]);
+    const partial = Number((await readFile(db, 'SELECT count(*) FROM execution_embeddings'))[0]![0]);
     assert.ok(partial < 600, `the kill landed while embedding was under way (${partial} of 600 embedded)`);
 
     const again = await spawnServe(['--db', db], { ORB_EMBED: 'true', ORB_MODEL_DIR: modelA });
@@ -54,7 +45,7 @@ describe('embeddings across crashes and model changes (real processes)', () => {
     assert.equal(a.executions, 600);
     again.child.kill('SIGTERM');
     await again.exited;
-    const [rows, distinct, models] = ((await read(db, 'SELECT count(*), count(DISTINCT task_id), count(DISTINCT model_id) FROM execution_embeddings')) as number[][])[0]!;
+    const [rows, distinct, models] = ((await readFile(db, 'SELECT count(*), count(DISTINCT task_id), count(DISTINCT model_id) FROM execution_embeddings')) as number[][])[0]!;
     assert.deepEqual([Number(rows), Number(distinct), Number(models)], [600, 600, 1], 'exactly one vector per execution');
 
     const switched = await spawnServe(['--db', db], { ORB_EMBED: 'true', ORB_MODEL_DIR: modelB });
@@ -65,7 +56,7 @@ describe('embeddings across crashes and model changes (real processes)', () => {
     assert.match(((await sim.json()) as { notes: string[] }).notes[0]!, new RegExp(`model ${b.modelId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     switched.child.kill('SIGTERM');
     await switched.exited;
-    const perModel = (await read(db, 'SELECT model_id, count(*) FROM execution_embeddings GROUP BY model_id ORDER BY 1')) as [string, bigint][];
+    const perModel = (await readFile(db, 'SELECT model_id, count(*) FROM execution_embeddings GROUP BY model_id ORDER BY 1')) as [string, bigint][];
     assert.deepEqual(perModel.map(([, n]) => Number(n)), [600, 600], 'each model has its own full set; queries use the active one');
   });
 });

@@ -3,23 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { readFile } from '../helpers/db.js';
 import { ExportResultCode } from '@opentelemetry/core';
 import { spawnServe, runCli } from '../helpers/process.js';
 import { tempDir } from '../helpers/server.js';
 import { exportSpans, makeExporter, makeSpans, minimalExecution } from '../helpers/spans.js';
 
-async function readRows(db: string, sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(db);
-  const conn = await instance.connect();
-  const rows = (await conn.runAndReadAll(sql)).getRowObjectsJS();
-  conn.closeSync();
-  instance.closeSync();
-  return rows;
-}
-
 async function storedIds(db: string): Promise<Set<string>> {
-  return new Set((await readRows(db, 'SELECT task_id::VARCHAR AS id FROM executions')).map((r) => String(r.id)));
+  return new Set((await readFile(db, 'SELECT task_id::VARCHAR FROM executions')).map((r) => String(r[0])));
 }
 
 /** Exports batches of spans with known task ids until stopped; returns the ids that were acknowledged. */
@@ -86,9 +77,9 @@ describe('orb-learn serve as a process', () => {
     const missing = acked.filter((id) => !stored.has(id));
     assert.deepEqual(missing, [], `${missing.length} acknowledged spans lost of ${acked.length}`);
     t.diagnostic(`acknowledged before kill: ${acked.length}; rows after restart: ${stored.size}`);
-    const [summed] = await readRows(db, `SELECT (SELECT sum(total_executions) FROM tier_performance_mv)::INT AS tiers,
-      (SELECT sum(total_tasks) FROM pool_performance_mv)::INT AS pools, (SELECT count(*) FROM summary_journal)::INT AS journal`);
-    assert.deepEqual(summed, { tiers: stored.size, pools: stored.size, journal: 0 }, 'the journal was merged once, nothing lost or doubled');
+    const [tiers, pools, journal] = (await readFile(db, `SELECT (SELECT sum(total_executions) FROM tier_performance_mv)::INT,
+      (SELECT sum(total_tasks) FROM pool_performance_mv)::INT, (SELECT count(*) FROM summary_journal)::INT`))[0]!;
+    assert.deepEqual({ tiers, pools, journal }, { tiers: stored.size, pools: stored.size, journal: 0 }, 'the journal was merged once, nothing lost or doubled');
   });
 
   it('refuses a bad setting with one clear line and exit code 2', async () => {
