@@ -67,6 +67,20 @@ const Settings = z.strictObject({
   queryLexicalWeight: z.coerce.number().min(0).max(1).default(0.1),
   /** In-line mode: forward every request, unchanged, to this OTLP/gRPC endpoint before acknowledging. */
   forward: hostPort.optional(),
+  /** TLS to the downstream, verified against the system roots (or forwardCa). */
+  forwardTls: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+    .transform((v) => v === true || v === 'true' || v === '1')
+    .default(false),
+  /** PEM CA that signed the downstream's certificate; implies TLS. */
+  forwardCa: z.string().min(1).optional(),
+  /** PEM client certificate and key, for a downstream that wants mTLS; implies TLS. */
+  forwardClientCert: z.string().min(1).optional(),
+  forwardClientKey: z.string().min(1).optional(),
+  /** Metadata on every forwarded request, `key=value,key2=value2` (values percent-encoded), e.g. an API key. */
+  forwardHeaders: z.string().regex(/^\s*[0-9A-Za-z_.-]+=[^,]*(\s*,\s*[0-9A-Za-z_.-]+=[^,]*)*\s*,?\s*$/, 'expected key=value,key2=value2').optional(),
+  forwardTimeoutMs: int(100).default(10_000),
+  forwardCompression: z.enum(['gzip', 'none']).default('gzip'),
   /** PEM certificate and key: serve gRPC and HTTP over TLS. */
   tlsCert: z.string().min(1).optional(),
   tlsKey: z.string().min(1).optional(),
@@ -83,6 +97,10 @@ const Settings = z.strictObject({
 export const Config = Settings.superRefine((c, ctx) => {
   if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) ctx.addIssue({ code: 'custom', path: [c.tlsCert ? 'tlsKey' : 'tlsCert'], message: 'tlsCert and tlsKey go together' });
   if (c.tlsClientCa && !c.tlsCert) ctx.addIssue({ code: 'custom', path: ['tlsClientCa'], message: 'needs tlsCert and tlsKey' });
+  if (Boolean(c.forwardClientCert) !== Boolean(c.forwardClientKey))
+    ctx.addIssue({ code: 'custom', path: [c.forwardClientCert ? 'forwardClientKey' : 'forwardClientCert'], message: 'forwardClientCert and forwardClientKey go together' });
+  for (const k of ['forwardTls', 'forwardCa', 'forwardClientCert', 'forwardHeaders', 'forwardCompression'] as const)
+    if (!c.forward && c[k] !== Settings.shape[k].parse(undefined)) ctx.addIssue({ code: 'custom', path: [k], message: 'needs forward' });
   if (c.authToken && c.authTokenFile) ctx.addIssue({ code: 'custom', path: ['authTokenFile'], message: 'give authToken or authTokenFile, not both' });
 });
 export type Config = z.output<typeof Config>;
@@ -94,6 +112,25 @@ export const flagName = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLo
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+/** The bearer token from authToken or authTokenFile, held to the same rule either way. */
+export function authTokenOf(c: Pick<Config, 'authToken' | 'authTokenFile'>): string | undefined {
+  if (c.authToken) return c.authToken;
+  if (!c.authTokenFile) return undefined;
+  let token: string;
+  try {
+    token = readFileSync(c.authTokenFile, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(`invalid setting authTokenFile: ${(err as Error).message}`);
+  }
+  const ok = Settings.shape.authToken.safeParse(token);
+  if (!ok.success || !token) throw new ConfigError(`invalid setting authTokenFile (${c.authTokenFile}): the token ${ok.success ? 'is empty' : ok.error.issues[0]!.message}`);
+  return token;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 export function splitHostPort(s: string): { host: string; port: number } {

@@ -123,3 +123,17 @@ export function encodeStatus(s: StatusBody, enc: Encoding): Buffer {
       : [];
   return Buffer.from(RpcStatus.encode(RpcStatus.fromObject({ code: s.code, message: s.message, details })).finish());
 }
+
+/** The RetryInfo delay in a protobuf google.rpc.Status (grpc-status-details-bin), if any. */
+export function retryDelaySeconds(statusBin: unknown): number | undefined {
+  if (!Buffer.isBuffer(statusBin)) return undefined;
+  try {
+    const s = RpcStatus.toObject(RpcStatus.decode(statusBin), { longs: Number }) as { details?: { type_url?: string; value?: Uint8Array }[] };
+    const info = s.details?.find((d) => d.type_url === RETRY_INFO_TYPE);
+    if (!info?.value) return undefined;
+    const r = RetryInfo.toObject(RetryInfo.decode(info.value), { longs: Number }) as { retryDelay?: { seconds?: number; nanos?: number } };
+    return r.retryDelay ? (r.retryDelay.seconds ?? 0) + (r.retryDelay.nanos ?? 0) / 1e9 : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,9 +1,11 @@
 // In-line mode: every export is passed on, unchanged, to a downstream OTLP/gRPC endpoint, and
 // acknowledged upstream only when the downstream has acknowledged it too. A downstream failure
-// becomes a status that makes the upstream retry; our own writes are idempotent, so the retry
-// stores nothing twice.
-import { Client, credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { InvalidInputError, RetryableError } from '../errors.js';
+// becomes a status that makes the upstream retry (unless the data itself was refused); our own
+// writes are idempotent, so the retry stores nothing twice.
+import { readFileSync } from 'node:fs';
+import { Client, credentials, Metadata, status as GrpcStatus, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { InvalidInputError, RetryableError, TooLargeError } from '../errors.js';
+import { retryDelaySeconds } from './codec.js';
 import { ExportTraceServiceResponse, TRACE_EXPORT_PATH } from './wire.js';
 
 export interface ForwardResult {
@@ -11,39 +13,99 @@ export interface ForwardResult {
   errorMessage: string;
 }
 
-const PERMANENT = new Set([GrpcStatus.INVALID_ARGUMENT, GrpcStatus.UNIMPLEMENTED, GrpcStatus.PERMISSION_DENIED, GrpcStatus.UNAUTHENTICATED]);
+export interface ForwardOptions {
+  target: string;
+  timeoutMs?: number;
+  maxMessageBytes?: number;
+  /** TLS to the downstream: system roots, or this CA's PEM. */
+  tls?: boolean;
+  ca?: string;
+  /** A client certificate and key (PEM paths), for a downstream that wants mTLS. */
+  clientCert?: string;
+  clientKey?: string;
+  /** Sent with every request, e.g. an API key: `authorization=Bearer abc,x-tenant=a`. */
+  headers?: Record<string, string>;
+  compression?: 'gzip' | 'none';
+}
+
+/** `k=v,k2=v2` as in OTEL_EXPORTER_OTLP_HEADERS: values may be percent-encoded. */
+export function parseHeaders(spec: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of spec.split(',')) {
+    if (!part.trim()) continue;
+    const i = part.indexOf('=');
+    if (i <= 0) throw new Error(`forward header "${part.trim()}": expected key=value`);
+    const key = part.slice(0, i).trim().toLowerCase();
+    if (!/^[0-9a-z_.-]+$/.test(key) || key.startsWith('grpc-')) throw new Error(`forward header "${key}": not a usable metadata key`);
+    out[key] = decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return out;
+}
+
+function channelCredentials(o: ForwardOptions): ChannelCredentials {
+  if (!o.tls && !o.ca && !o.clientCert) return credentials.createInsecure();
+  const read = (what: string, path: string | undefined) => {
+    if (!path) return null;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new Error(`forward ${what} ${path}: ${(err as Error).message}`);
+    }
+  };
+  return credentials.createSsl(read('CA', o.ca), read('client key', o.clientKey), read('client certificate', o.clientCert));
+}
+
+// Data the downstream refuses as such; anything else (its auth, its config, its load) is ours or
+// passing, so the upstream keeps the data and retries.
+function downstreamError(target: string, err: ServiceError): Error {
+  const msg = `downstream ${target}: ${GrpcStatus[err.code] ?? err.code} ${err.details}`;
+  const delay = retryDelaySeconds(err.metadata?.get('grpc-status-details-bin')[0]);
+  if (err.code === GrpcStatus.INVALID_ARGUMENT) return new InvalidInputError(msg);
+  if (err.code === GrpcStatus.RESOURCE_EXHAUSTED && delay === undefined) return new TooLargeError(msg);
+  return new RetryableError(msg, Math.max(1, Math.ceil(delay ?? 1)), { cause: err });
+}
 
 export class Forwarder {
+  readonly target: string;
   private readonly client: Client;
+  private readonly timeoutMs: number;
+  private readonly headers: Record<string, string>;
 
-  constructor(
-    readonly target: string,
-    private readonly timeoutMs = 10_000,
-    maxMessageBytes = 16 * 1024 * 1024,
-  ) {
-    this.client = new Client(target, credentials.createInsecure(), { 'grpc.max_send_message_length': maxMessageBytes, 'grpc.max_receive_message_length': maxMessageBytes });
+  constructor(o: ForwardOptions) {
+    this.target = o.target;
+    this.timeoutMs = o.timeoutMs ?? 10_000;
+    this.headers = o.headers ?? {};
+    const max = o.maxMessageBytes ?? 16 * 1024 * 1024;
+    this.client = new Client(o.target, channelCredentials(o), {
+      'grpc.max_send_message_length': max,
+      'grpc.max_receive_message_length': max,
+      ...((o.compression ?? 'gzip') === 'gzip' ? { 'grpc.default_compression_algorithm': 2 } : {}),
+    });
   }
 
   /** Sends an ExportTraceServiceRequest as protobuf bytes; resolves with the downstream's partial success. */
   forward(body: Buffer): Promise<ForwardResult> {
+    const metadata = new Metadata();
+    for (const [k, v] of Object.entries(this.headers)) metadata.set(k, v);
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
         TRACE_EXPORT_PATH,
         (b: Buffer) => b,
         (b: Buffer) => b,
         body,
-        new Metadata(),
+        metadata,
         { deadline: Date.now() + this.timeoutMs },
         (err: ServiceError | null, response?: Buffer) => {
-          if (err) {
-            const msg = `downstream ${this.target}: ${GrpcStatus[err.code]} ${err.details}`;
-            reject(PERMANENT.has(err.code) ? new InvalidInputError(msg) : new RetryableError(msg, 1, { cause: err }));
-            return;
+          if (err) return reject(downstreamError(this.target, err));
+          try {
+            const resp = ExportTraceServiceResponse.toObject(ExportTraceServiceResponse.decode(response ?? Buffer.alloc(0)), { longs: Number }) as {
+              partialSuccess?: { rejectedSpans?: number; errorMessage?: string };
+            };
+            resolve({ rejectedSpans: resp.partialSuccess?.rejectedSpans ?? 0, errorMessage: resp.partialSuccess?.errorMessage ?? '' });
+          } catch (e) {
+            // It took the data; its answer is just unreadable.
+            resolve({ rejectedSpans: 0, errorMessage: `downstream ${this.target}: unreadable response (${(e as Error).message})` });
           }
-          const resp = ExportTraceServiceResponse.toObject(ExportTraceServiceResponse.decode(response ?? Buffer.alloc(0)), { longs: Number }) as {
-            partialSuccess?: { rejectedSpans?: number; errorMessage?: string };
-          };
-          resolve({ rejectedSpans: resp.partialSuccess?.rejectedSpans ?? 0, errorMessage: resp.partialSuccess?.errorMessage ?? '' });
         },
       );
     });

@@ -64,13 +64,13 @@ export function handleExportBytes(body: Buffer, enc: Encoding, transport: string
 }
 
 async function exportBytes(body: Buffer, enc: Encoding, transport: string, deps: ExportDeps): Promise<{ body: Buffer; partial: boolean }> {
-  const learn = deps.decode(body, enc, (deps.now ?? (() => new Date()))()).then((c) => commitConverted(c, transport, deps));
-  if (!deps.forward) {
-    const resp = await learn;
-    return { body: encodeResponse(resp, enc), partial: resp.partialSuccess !== undefined };
-  }
+  const own = await deps.decode(body, enc, (deps.now ?? (() => new Date()))()).then((c) => commitConverted(c, transport, deps));
+  if (!deps.forward) return { body: encodeResponse(own, enc), partial: own.partialSuccess !== undefined };
+  // Committed first, forwarded second: a request we cannot take now (full queue) never reaches
+  // the downstream, so the upstream's retry does not duplicate it in trace storage; and a retry
+  // after a downstream failure is a no-op here (idempotent on task_id).
   const wire = enc === 'protobuf' ? body : Buffer.from(ExportTraceServiceRequest.encode(decodeJson(body) as never).finish());
-  const [own, downstream] = await Promise.all([learn, deps.forward.forward(wire)]);
+  const downstream = await deps.forward.forward(wire);
   // Spans we failed to learn from still reached trace storage: only the downstream's rejections
   // are rejections; ours become a warning (rejected_spans 0 with a message, as OTLP allows).
   const messages = [downstream.errorMessage, own.partialSuccess?.errorMessage].filter((m) => m);

@@ -1,6 +1,6 @@
 // Assembles the pipeline. Downstream starts first and upstream stops first, so data drains:
 // store → group commit → receivers to start; receivers → queue → store to stop.
-import { splitHostPort, type Config } from '../config/config.js';
+import { authTokenOf, isLoopback, splitHostPort, type Config } from '../config/config.js';
 import { startEmbedding, type EmbeddingService } from '../embed/service.js';
 import { GroupCommitQueue } from '../pipeline/group-commit.js';
 import { QueryLibrary } from '../query/library.js';
@@ -8,7 +8,6 @@ import { isQueryName, QUERY_NAMES } from '../query/params.js';
 import { ReadPool } from '../query/pool.js';
 import { NotFoundError } from '../receiver/errors.js';
 import { BearerAuth, grpcCredentials, readTls } from '../receiver/security.js';
-import { readFileSync } from 'node:fs';
 import { GrpcReceiver } from '../receiver/grpc.js';
 import { HttpReceiver, readBody, TRACES_PATH, tracesRoute } from '../receiver/http.js';
 import { InvalidInputError } from '../errors.js';
@@ -16,7 +15,7 @@ import { feedbackFromInput } from '../pipeline/feedback-input.js';
 import { policyRoutes } from './policy-routes.js';
 import { inlineDecoder } from '../receiver/decode.js';
 import { DecodePool } from '../receiver/decode-pool.js';
-import { Forwarder } from '../receiver/forward.js';
+import { Forwarder, parseHeaders } from '../receiver/forward.js';
 import type { ExportDeps } from '../receiver/handler.js';
 import { Store } from '../store/db.js';
 import { defaultSnapshotPath, SnapshotPublisher } from '../store/snapshot.js';
@@ -52,8 +51,12 @@ const INGEST_LULL_MS = 250;
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const metrics = new IngestMetrics();
+  const snapshotPath = config.snapshotPath ?? defaultSnapshotPath(config.db);
+  const archiveDir = config.archiveDir ?? join(dirname(config.db), 'archive');
   const store = await Store.open({
     path: config.db,
+    // The query API's SQL may read the data (database, snapshot, archive) and nothing else on the host.
+    fileAccess: [dirname(config.db), dirname(snapshotPath), archiveDir],
     threads: config.dbThreads,
     checkpointThreshold: config.dbCheckpointThreshold,
     summaryIntervalMs: config.summaryIntervalMs,
@@ -83,14 +86,26 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     },
   );
   const pool = config.decodeThreads > 0 ? new DecodePool(config.decodeThreads, log) : null;
-  const forward = config.forward ? new Forwarder(config.forward, 10_000, config.maxMessageBytes) : null;
+  const forward = config.forward
+    ? new Forwarder({
+        target: config.forward,
+        timeoutMs: config.forwardTimeoutMs,
+        maxMessageBytes: config.maxMessageBytes,
+        tls: config.forwardTls,
+        ca: config.forwardCa,
+        clientCert: config.forwardClientCert,
+        clientKey: config.forwardClientKey,
+        headers: config.forwardHeaders ? parseHeaders(config.forwardHeaders) : {},
+        compression: config.forwardCompression,
+      })
+    : null;
   const deps: ExportDeps = { consumer: queue, metrics, decode: pool ? pool.decode : inlineDecoder, forward };
   let ready = false;
 
   const grpcAddr = splitHostPort(config.grpc);
   const httpAddr = splitHostPort(config.http);
   const tls = config.tlsCert && config.tlsKey ? readTls({ cert: config.tlsCert, key: config.tlsKey, clientCa: config.tlsClientCa }) : null;
-  const token = config.authToken ?? (config.authTokenFile ? readFileSync(config.authTokenFile, 'utf8').trim() : undefined);
+  const token = authTokenOf(config);
   const auth = token ? new BearerAuth(token) : null;
   const http = new HttpReceiver({ ...httpAddr, maxMessageBytes: config.maxMessageBytes, tls, auth }, log)
     .route('POST', TRACES_PATH, tracesRoute(deps, config.maxMessageBytes))
@@ -106,7 +121,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   const snapshot = new SnapshotPublisher(
     await store.connect(),
-    config.snapshotPath ?? defaultSnapshotPath(config.db),
+    snapshotPath,
     config.snapshotInterval * 1000,
     (info) => {
       metrics.snapshotSeconds.observe(info.seconds);
@@ -115,7 +130,6 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     },
     (err) => log.error({ err }, 'snapshot failed'),
   );
-  const archiveDir = config.archiveDir ?? join(dirname(config.db), 'archive');
   const readPool = await ReadPool.open(() => store.connect(), config.queryConnections, config.queryTimeoutMs);
   const queries = new QueryLibrary(
     readPool,
@@ -146,7 +160,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     metrics.feedback.inc({ source: 'api' }, r.feedbackStored);
     return json(r.feedbackStored ? 201 : 200, { feedback_id: row.feedback_id, task_id: row.task_id, stored: r.feedbackStored === 1 });
   });
-  policyRoutes(http, store);
+  policyRoutes(http, store, () => snapshot.markChanged());
 
   let grpc: GrpcReceiver;
   try {
@@ -172,7 +186,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           },
           onError: (err) => log.error({ err }, 'archive run failed; it undid itself and retries at the next interval'),
         });
-  const self = config.telemetryEndpoint ? startSelfTelemetry(config.telemetryEndpoint, metrics.registry, grpc.port, config.telemetryIntervalMs) : null;
+  const self = config.telemetryEndpoint ? startSelfTelemetry(config.telemetryEndpoint, metrics.registry, { host: grpcAddr.host, port: grpc.port }, config.telemetryIntervalMs) : null;
   ready = true;
   snapshot.start();
   // The model may need building on a first start: ingest does not wait for it.
@@ -184,6 +198,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         (err: unknown) => log.error({ err }, 'embedding disabled: the model could not be loaded'),
       )
     : Promise.resolve();
+  const exposed = [grpcAddr.host, httpAddr.host].filter((h) => !isLoopback(h));
+  if (exposed.length && !auth && !tls?.ca)
+    log.warn({ listen: exposed }, 'listening beyond loopback with no bearer token and no client certificates: anyone who can reach it can export and query');
   log.info({ grpc: `${grpcAddr.host}:${grpc.port}`, http: `${httpAddr.host}:${http.port}`, tls: tls !== null, mtls: tls?.ca != null, auth: auth !== null }, 'orb-learn ready');
 
   let stopping: Promise<void> | null = null;
