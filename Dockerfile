@@ -1,10 +1,10 @@
 # orb-learn as a container image: `orb-learn serve` on 0.0.0.0:4317 (OTLP/gRPC) and 0.0.0.0:4318
 # (OTLP/HTTP, /healthz, /readyz, /metrics), its DuckDB file on the /data volume.
 #
-#   docker build -t orb-learn .                          # embeddings from the offline model
-#   docker build --build-arg PULL_MODEL=1 -t orb-learn . # also pull all-MiniLM-L6-v2 when the
-#                                                        # network allows (falls back to offline)
-#   docker run -v orb-data:/data -p 4317:4317 -p 4318:4318 orb-learn
+#   docker build -t orb-learn .                          # pulls all-MiniLM-L6-v2 when the network
+#                                                        # allows; otherwise the offline model
+#   docker build --build-arg PULL_MODEL=0 -t orb-learn . # do not try: the offline model
+#   docker run -v orb-data:/data -p 127.0.0.1:4317:4317 -p 127.0.0.1:4318:4318 orb-learn
 #
 # A model of your own (a sentence-transformers ONNX export: model.onnx + tokenizer.json): mount it
 # and set ORB_MODEL_DIR, e.g. `-v ./my-model:/model:ro -e ORB_MODEL_DIR=/model`.
@@ -53,9 +53,12 @@ COPY --from=build /app/proto ./proto
 COPY --from=build /app/schema ./schema
 COPY --from=build /app/scripts/healthcheck.mjs ./scripts/healthcheck.mjs
 USER node
-# Pull all-MiniLM-L6-v2 (pinned, SHA-256 checked) into the model cache when asked; a build without
-# network access still succeeds and serves with the offline model.
-ARG PULL_MODEL=0
+# Pull all-MiniLM-L6-v2 (pinned, SHA-256 checked) into the model cache, unless PULL_MODEL=0. A
+# failed pull (no network, a mirror down, a checksum mismatch) only prints a warning: `model pull`
+# unpacks into a temporary folder and renames it into place only once the archive checked out, so
+# it leaves nothing half-written in /models, and orb-learn then builds and uses the offline model
+# on first start. A model mounted at ORB_MODEL_DIR takes precedence over both.
+ARG PULL_MODEL=1
 RUN if [ "$PULL_MODEL" = "1" ]; then \
       node dist/src/cli/main.js model pull \
       || echo "orb-learn: model pull failed (no network?); the offline model will be used" >&2; \

@@ -5,11 +5,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig, splitHostPort } from '../../src/config/config.js';
+import { FEEDBACK_ATTRIBUTES } from '../../src/convert/feedback.js';
 import { RECORD_FIELDS } from '../../src/convert/record.js';
 import {
   COLLECTOR_CONFIG_DIR,
   collectorConfigFiles,
   hostOf,
+  isLoadBalancing,
   learningEndpoints,
   learningExporters,
   loadCollectorConfig,
@@ -30,11 +32,20 @@ const FROM_SPAN = new Set(['task_id', 'timestamp', 'success', 'duration_seconds'
 const REQUIRED_ATTRIBUTES = RECORD_FIELDS.filter((f) => f.required && !f.hasDefault && !FROM_SPAN.has(f.name)).map(
   (f) => `execution.${f.name}`,
 );
+/** Every feedback.* attribute orb-learn reads: a span with any of them is a feedback span to it. */
+const FEEDBACK_KEYS: string[] = Object.values(FEEDBACK_ATTRIBUTES);
+/** Processors that drop or sample spans: none may stand between the receiver and the trace backend. */
+const DROPPING_PROCESSORS = new Set(['filter', 'tail_sampling', 'probabilistic_sampler', 'groupbytrace']);
 
 const PIPELINE_TYPES = new Set(['traces', 'metrics', 'logs', 'profiles']);
 const ROUTING_CONTEXTS = new Set(['resource', 'span', 'metric', 'datapoint', 'log', 'request']);
 /** Deprecated exporter names and what replaced them. */
-const DEPRECATED_EXPORTERS: Record<string, string> = { otlp: 'otlp_grpc', otlphttp: 'otlp_http', logging: 'debug' };
+const DEPRECATED_EXPORTERS: Record<string, string> = {
+  otlp: 'otlp_grpc',
+  otlphttp: 'otlp_http',
+  logging: 'debug',
+  loadbalancing: 'load_balancing', // contrib PR #48533 (0.153); the old name is a deprecated alias
+};
 
 /** Where each configuration's learning exporter must send. */
 const EXPECTED_LEARNING_HOSTS: Record<string, (hosts: string[]) => void> = {
@@ -117,7 +128,7 @@ for (const file of files) {
       for (const s of storages) assert.ok(serviceExtensions.includes(s), `storage ${s} is an enabled extension`);
     });
 
-    it('uses current component names (otlp_grpc, not the deprecated otlp exporter)', () => {
+    it('uses current component names (otlp_grpc and load_balancing, not the deprecated otlp and loadbalancing)', () => {
       for (const id of Object.keys(load().components.exporters)) {
         const t = typeOf(id);
         assert.ok(!DEPRECATED_EXPORTERS[t], `exporter ${id}: "${t}" is deprecated, use "${DEPRECATED_EXPORTERS[t]}"`);
@@ -154,6 +165,21 @@ for (const file of files) {
         assert.ok(c.pipelines[p]!.receivers.every((x) => c.components.connectors[x]), `${p} receives routed spans only`);
     });
 
+    it('routes feedback spans on every feedback.* attribute orb-learn reads, so malformed ones are rejected there', () => {
+      const r = routes(load()).find((x) => x.condition.includes('execution.task_type'))!;
+      for (const a of FEEDBACK_KEYS)
+        assert.ok(r.condition.includes(`attributes["${a}"]`), `a span carrying only ${a} is a feedback span to orb-learn, so it must reach it`);
+    });
+
+    it('routes a span when any one of the listed attributes is present (a plain disjunction)', () => {
+      const r = routes(load()).find((x) => x.condition.includes('execution.task_type'))!;
+      const clauses = r.condition.trim().split(/\s+or\s+/);
+      for (const clause of clauses) assert.match(clause.trim(), /^attributes\["[^"]+"\] != nil$/, `"${clause}" is a presence check joined by "or"`);
+      const keys = clauses.map((x) => /"([^"]+)"/.exec(x)![1]!);
+      assert.equal(new Set(keys).size, keys.length, 'each attribute listed once');
+      for (const k of keys) assert.match(k, /^(execution|feedback)\./, `${k}: orb-learn reads only execution.* and feedback.* spans`);
+    });
+
     it('queues the learning exporter on disk (file_storage) and retries it for ever', () => {
       const exporters = learningExporters(load());
       assert.ok(exporters.length > 0, 'the learning pipeline has an exporter');
@@ -177,7 +203,7 @@ for (const file of files) {
         const client = otlpClientSettings(exporter, cfg);
         assert.equal((client.tls as Record<string, unknown> | undefined)?.insecure, true, `${exporter}: orb-learn serves plaintext gRPC`);
         if (file === 'sidecar.yaml') assert.equal(cfg.endpoint, DEFAULTS.grpc, "the sidecar's endpoint is exactly orb-learn serve's default");
-        if (typeOf(exporter) === 'loadbalancing') {
+        if (isLoadBalancing(exporter)) {
           assert.equal(client.endpoint, undefined, 'the resolver fills each backend endpoint');
           const sub = client.sending_queue as Record<string, unknown> | undefined;
           assert.equal(sub?.enabled, false, 'per-backend in-memory queue off: the persistent queue holds data until an instance commits it');
@@ -187,9 +213,43 @@ for (const file of files) {
       }
     });
 
-    it('puts memory_limiter first wherever it is used', () => {
-      for (const [id, p] of Object.entries(load().pipelines))
-        if (p.processors.includes('memory_limiter')) assert.equal(p.processors[0], 'memory_limiter', `${id}: memory_limiter first`);
+    /** The pipelines that take data from the otlp receiver: what the apps send enters here. */
+    const fromReceiver = () => Object.entries(load().pipelines).filter(([, p]) => p.receivers.some((r) => typeOf(r) === 'otlp'));
+
+    it('puts memory_limiter first in every pipeline fed by the otlp receiver (and wherever else it is used)', () => {
+      const fed = fromReceiver();
+      assert.ok(fed.length > 0, 'a pipeline receives from the otlp receiver');
+      for (const [id, p] of fed) {
+        const first = p.processors[0];
+        assert.ok(first !== undefined && typeOf(first) === 'memory_limiter', `${id}: memory_limiter is the first processor (got ${p.processors.join(', ') || 'none'})`);
+        const cfg = c.components.processors[first]!;
+        assert.ok(cfg.limit_mib !== undefined || cfg.limit_percentage !== undefined, `${first} sets a limit`);
+        assert.ok(cfg.check_interval !== undefined, `${first} sets check_interval`);
+      }
+      for (const [id, p] of Object.entries(c.pipelines))
+        for (const [i, x] of p.processors.entries()) if (typeOf(x) === 'memory_limiter') assert.equal(i, 0, `${id}: ${x} first`);
+    });
+
+    it('sends every span it receives to the trace backend, whatever the routing connector does', () => {
+      const fed = fromReceiver();
+      const learning = new Set(learningExporters(c).map((e) => e.exporter));
+      const backends = new Set<string>();
+      for (const [id, p] of fed) {
+        const direct = p.exporters.filter((e) => c.components.exporters[e] && !learning.has(e));
+        assert.ok(direct.length > 0, `${id} exports to the trace backend itself, not through a connector`);
+        for (const e of direct) backends.add(e);
+        for (const x of p.processors)
+          assert.ok(!DROPPING_PROCESSORS.has(typeOf(x)), `${id}: ${x} would drop spans before the trace backend`);
+      }
+      for (const [id, p] of Object.entries(c.pipelines)) {
+        if (!p.receivers.every((r) => c.components.connectors[r])) continue;
+        for (const e of p.exporters) assert.ok(!backends.has(e), `${id} is fed by a connector: the trace backend ${e} must not depend on routing`);
+      }
+      for (const [id, cfg] of Object.entries(c.components.connectors)) {
+        if (typeOf(id) !== 'routing') continue;
+        const catchAll = (cfg.default_pipelines as string[] | undefined) ?? [];
+        assert.deepEqual(catchAll, [], `${id}: no default_pipelines (a catch-all): spans that match no route go nowhere but the trace backend`);
+      }
     });
 
     if (file === 'sidecar.yaml')

@@ -72,6 +72,9 @@ export function loadCollectorConfig(file: string): CollectorConfig {
 /** `otlp_grpc/orb-learn` → `otlp_grpc`. */
 export const typeOf = (id: string) => id.split('/')[0]!;
 
+/** The load-balancing exporter: `load_balancing` since otelcol-contrib 0.153, `loadbalancing` before (now a deprecated alias). */
+export const isLoadBalancing = (id: string) => ['load_balancing', 'loadbalancing'].includes(typeOf(id));
+
 export interface Route {
   connector: string;
   context: string | undefined;
@@ -106,9 +109,9 @@ export function learningExporters(c: CollectorConfig): { pipeline: string; expor
   return out;
 }
 
-/** Where a learning exporter sends: one endpoint for otlp_grpc, every backend for loadbalancing. */
+/** Where a learning exporter sends: one endpoint for otlp_grpc, every backend for load_balancing. */
 export function learningEndpoints(exporter: string, cfg: Record<string, unknown>): string[] {
-  if (typeOf(exporter) === 'loadbalancing') {
+  if (isLoadBalancing(exporter)) {
     const resolver = (cfg.resolver ?? {}) as Record<string, Record<string, unknown> | undefined>;
     if (resolver.static) return asList(resolver.static.hostnames, `${exporter} hostnames`);
     if (resolver.dns) return [`${String(resolver.dns.hostname)}:${String(resolver.dns.port ?? 4317)}`];
@@ -117,9 +120,9 @@ export function learningEndpoints(exporter: string, cfg: Record<string, unknown>
   return [String(cfg.endpoint)];
 }
 
-/** The OTLP client settings of a learning exporter (for loadbalancing: its per-backend template). */
+/** The OTLP client settings of a learning exporter (for load_balancing: its per-backend template). */
 export function otlpClientSettings(exporter: string, cfg: Record<string, unknown>): Record<string, unknown> {
-  if (typeOf(exporter) === 'loadbalancing') return ((cfg.protocol as Record<string, unknown> | undefined)?.otlp ?? {}) as Record<string, unknown>;
+  if (isLoadBalancing(exporter)) return ((cfg.protocol as Record<string, unknown> | undefined)?.otlp ?? {}) as Record<string, unknown>;
   return cfg;
 }
 

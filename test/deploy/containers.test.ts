@@ -2,13 +2,15 @@
 // the listeners and the collector, /readyz, data on volumes, a non-root image that runs `serve`.
 // (No Docker engine here: the files are parsed, and the health probe runs against a real server.)
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CONFIG_KEYS, envName, loadConfig, splitHostPort, type Config } from '../../src/config/config.js';
 import { PACKAGE_ROOT, PROTO_DIR, SCHEMA_DIR } from '../../src/paths.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { defaultSnapshotPath } from '../../src/store/snapshot.js';
+import { makeCerts, type TestCerts } from '../helpers/certs.js';
+import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
 import { COLLECTOR_CONFIG_DIR, hostOf, learningEndpoints, learningExporters, loadCollectorConfig, parseYamlStrict, portOf } from './collector.js';
 
 const root = (p: string) => join(PACKAGE_ROOT, p);
@@ -266,6 +268,22 @@ describe('Dockerfile and docker-compose.yml', () => {
     assert.equal(loadConfig({ env: imageEnv }).modelDir, undefined, 'left empty, it does not hide the cache and the offline model');
   });
 
+  it('runs the model-pull step to success when the pull fails, and skips it with PULL_MODEL=0', () => {
+    const pull = runtime.find((i) => i.cmd === 'RUN' && i.args.includes('model pull'))!;
+    // What `RUN <shell form>` runs: /bin/sh -c, here with a `node` that fails as a pull without network does.
+    const bin = tempDir('orb-fake-node-');
+    writeFileSync(join(bin, 'node'), '#!/bin/sh\necho "fetch failed" >&2\nexit 1\n', { mode: 0o755 });
+    const run = (pullModel: string) => spawnSync('/bin/sh', ['-c', pull.args], { env: { PATH: `${bin}:/usr/bin:/bin`, PULL_MODEL: pullModel }, encoding: 'utf8' });
+    const failed = run('1');
+    assert.equal(failed.status, 0, `the build step succeeds: ${failed.stderr}`);
+    assert.match(failed.stderr, /fetch failed/, 'the pull was attempted');
+    assert.match(failed.stderr, /offline model/, 'and the fallback is announced');
+    const skipped = run('0');
+    assert.equal(skipped.status, 0);
+    assert.doesNotMatch(skipped.stderr, /fetch failed/, 'PULL_MODEL=0 does not try');
+    rmSync(bin, { recursive: true, force: true });
+  });
+
   it('copies into the image what the code reads at run time, from files the build context keeps', () => {
     const ignore = readFileSync(root('.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     for (const i of dockerfile.instructions.filter((i) => i.cmd === 'COPY' && !i.args.startsWith('--from'))) {
@@ -297,9 +315,60 @@ describe('Dockerfile and docker-compose.yml', () => {
     const collector = services['otel-collector']!;
     const c = loadCollectorConfig(relative(COLLECTOR_CONFIG_DIR, root(mounts(collector).find((m) => m.source.startsWith('./collector-config/'))!.source)));
     const httpEndpoint = String((c.components.receivers.otlp!.protocols as Record<string, { endpoint: string }>).http!.endpoint);
-    assert.ok(command(demo).includes(`http://otel-collector:${portOf(httpEndpoint)}`), 'the demo targets the collector’s HTTP port');
+    const argv = command(demo);
+    const flag = (name: string) => {
+      const i = argv.indexOf(name);
+      return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+    };
+    assert.equal(flag('--collector'), `http://otel-collector:${portOf(httpEndpoint)}`, 'the demo targets the collector’s HTTP port');
+  });
+
+  it("has the demo query the orb-learn service's HTTP API, not its own container", () => {
+    orbConfig ??= loadConfig({ env: orbEnv });
+    const argv = command(services.demo!);
+    const i = argv.indexOf('--orb-learn');
+    assert.ok(i >= 0, 'the demo passes --orb-learn (its default, 127.0.0.1, is the demo container itself)');
+    const url = new URL(argv[i + 1]!);
+    assert.equal(url.hostname, 'orb-learn', '--orb-learn names the orb-learn service');
+    assert.equal(Number(url.port), splitHostPort(orbConfig.http).port, "--orb-learn uses orb-learn's ORB_HTTP port");
+    assert.ok(containerPorts(orb).has(Number(url.port)), 'orb-learn offers that port to other containers');
+  });
+
+  it('publishes ports on the host loopback only', () => {
+    for (const [name, s] of Object.entries(services))
+      for (const p of s.ports ?? []) {
+        const parts = String(p).split(':');
+        assert.ok(parts.length === 3 && ['127.0.0.1', '[::1]'].includes(parts[0]!), `${name}: "${p}" is published on 127.0.0.1 only`);
+      }
+  });
+
+  it('pulls the MiniLM model at build time by default, in the Dockerfile and in compose', () => {
+    const arg = runtime.find((i) => i.cmd === 'ARG' && i.args.startsWith('PULL_MODEL'));
+    assert.equal(arg?.args, 'PULL_MODEL=1', 'ARG PULL_MODEL=1 in the runtime stage');
+    const build = typeof orb.build === 'object' ? orb.build : {};
+    const value = String(build.args?.PULL_MODEL ?? '');
+    const m = /^\$\{\w+:-(\w*)\}$/.exec(value);
+    assert.equal(m ? m[1] : value, '1', `compose passes PULL_MODEL=1 unless overridden (got ${value})`);
+  });
+
+  it("tells users to copy orb-learn's snapshot, never the database file being written", () => {
+    orbConfig ??= loadConfig({ env: orbEnv });
+    const text = readFileSync(root('docker-compose.yml'), 'utf8');
+    const copies = [...text.matchAll(/docker compose cp orb-learn:(\S+)/g)].map((m) => m[1]);
+    assert.ok(copies.length > 0, 'docker-compose.yml shows how to copy the data out');
+    const snapshot = orbConfig.snapshotPath ?? defaultSnapshotPath(orbConfig.db);
+    for (const c of copies) assert.equal(c, snapshot, 'the copy is of the snapshot orb-learn publishes');
+    assert.ok(orbConfig.snapshotInterval > 0, 'snapshots are on in compose');
   });
 });
+
+/** Runs the probe in a child process (asynchronously: the server answers from this process). */
+const probe = (env: Record<string, string>, path = '/readyz') =>
+  new Promise<{ status: number | null; stderr: string }>((resolve) => {
+    execFile(process.execPath, [root('scripts/healthcheck.mjs'), path], { env: { PATH: process.env.PATH, ...env }, timeout: 15_000 }, (err, _out, stderr) =>
+      resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }),
+    );
+  });
 
 describe('scripts/healthcheck.mjs (the container probe)', () => {
   let t: TestServer;
@@ -307,14 +376,6 @@ describe('scripts/healthcheck.mjs (the container probe)', () => {
     t = await startTestServer();
   });
   after(() => t.close());
-
-  /** Runs the probe in a child process (asynchronously: the server answers from this process). */
-  const probe = (env: Record<string, string>, path = '/readyz') =>
-    new Promise<{ status: number | null; stderr: string }>((resolve) => {
-      execFile(process.execPath, [root('scripts/healthcheck.mjs'), path], { env: { PATH: process.env.PATH, ...env }, timeout: 15_000 }, (err, _out, stderr) =>
-        resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }),
-      );
-    });
 
   it('exits 0 when orb-learn is ready', async () => {
     const r = await probe({ ORB_HTTP: `127.0.0.1:${t.server.httpPort}` });
@@ -331,5 +392,61 @@ describe('scripts/healthcheck.mjs (the container probe)', () => {
     const closed = await probe({ ORB_HTTP: '127.0.0.1:9' });
     assert.equal(closed.status, 1);
     assert.match(closed.stderr, /healthcheck: /);
+  });
+});
+
+describe('scripts/healthcheck.mjs with TLS configured (ORB_TLS_CERT / ORB_CONFIG)', () => {
+  let certs: TestCerts;
+  let tls: TestServer;
+  let mtls: TestServer;
+  const TOKEN = 'probe-needs-no-token-0123456789';
+  before(async () => {
+    certs = makeCerts(tempDir('orb-probe-certs-'));
+    tls = await startTestServer({ tlsCert: certs.serverCert, tlsKey: certs.serverKey, authToken: TOKEN });
+    mtls = await startTestServer({ tlsCert: certs.serverCert, tlsKey: certs.serverKey, tlsClientCa: certs.ca, authToken: TOKEN });
+  });
+  after(async () => {
+    await tls.close();
+    await mtls.close();
+    rmSync(certs.dir, { recursive: true, force: true });
+  });
+
+  /** The container's settings: the server's own certificate and key, as `orb-learn serve` reads them. */
+  const tlsEnv = (t: TestServer, extra: Record<string, string> = {}) => ({
+    ORB_HTTP: `0.0.0.0:${t.server.httpPort}`,
+    ORB_TLS_CERT: certs.serverCert,
+    ORB_TLS_KEY: certs.serverKey,
+    ORB_AUTH_TOKEN: TOKEN,
+    ...extra,
+  });
+
+  it('probes over https, without verifying the certificate (its CA is not in the probe’s trust store)', async () => {
+    for (const path of ['/readyz', '/healthz']) {
+      const r = await probe(tlsEnv(tls), path);
+      assert.equal(r.status, 0, `${path}: ${r.stderr}`);
+    }
+    assert.equal((await probe(tlsEnv(tls), '/no-such-path')).status, 1, 'still fails on a non-2xx');
+  });
+
+  it('fails when it speaks plaintext to the TLS listener (so the passes above were https)', async () => {
+    const r = await probe({ ORB_HTTP: `127.0.0.1:${tls.server.httpPort}` });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /healthcheck: /);
+  });
+
+  it('reads the TLS settings from ORB_CONFIG too', async () => {
+    const file = join(certs.dir, 'orb-learn.yaml');
+    writeFileSync(file, `http: 0.0.0.0:${tls.server.httpPort}\ntlsCert: ${certs.serverCert}\ntlsKey: ${certs.serverKey}\n`);
+    const r = await probe({ ORB_CONFIG: file });
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  it('passes under mTLS without a client certificate: /healthz and /readyz are open to probes', async () => {
+    for (const path of ['/readyz', '/healthz']) {
+      const r = await probe(tlsEnv(mtls, { ORB_TLS_CLIENT_CA: certs.ca }), path);
+      assert.equal(r.status, 0, `${path}: ${r.stderr}`);
+    }
+    // The rest of the API still wants the client certificate the probe does not have.
+    assert.equal((await probe(tlsEnv(mtls, { ORB_TLS_CLIENT_CA: certs.ca }), '/metrics')).status, 1);
   });
 });

@@ -18,6 +18,36 @@ import { createLogger } from '../../telemetry/log.js';
 import { fail } from '../common.js';
 import { formatTable } from './query.js';
 
+/** GET /v1/embeddings: how many stored executions have a vector from the active model. */
+interface Coverage {
+  modelId: string;
+  executions: number;
+  embedded: number;
+  missing: number;
+}
+
+/**
+ * Waits until orb-learn holds at least `expected` executions and every one has a vector for the
+ * active model (a recommendation searches those vectors), or until `timeoutMs`; then the demo goes
+ * on either way, with a warning when it gave up. `read` answers a reason instead of coverage while
+ * coverage is unknown (embedding still loading its model, or off; orb-learn not answering).
+ */
+async function waitForVectors(read: () => Promise<Coverage | string>, expected: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Coverage | string = 'no answer yet';
+  for (;;) {
+    last = await read().catch((err: Error) => `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}`);
+    if (typeof last !== 'string' && last.executions >= expected && last.missing <= 0) return;
+    if (Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const state =
+    typeof last === 'string'
+      ? last
+      : `${last.executions} of ${expected} executions stored, ${last.missing} still without a ${last.modelId} vector`;
+  process.stderr.write(`warning: gave up waiting for orb-learn after ${timeoutMs / 1000} s (${state}); the results below may be incomplete\n`);
+}
+
 async function query(server: RunningServer | null, base: string, name: 'tiers' | 'recommend', params: Record<string, string>): Promise<QueryResult> {
   if (server) return server.queries.run(name, params);
   const res = await fetch(`${base}/v1/query/${name}?${new URLSearchParams(params)}`);
@@ -32,8 +62,13 @@ export function registerDemo(program: Command): void {
     .option('--executions <N>', 'how many executions to emit', '600')
     .option('--collector <URL>', 'emit to this collector (OTLP/HTTP base URL) instead of a temporary orb-learn')
     .option('--orb-learn <URL>', "with --collector: the orb-learn HTTP API to query (default http://127.0.0.1:4318)", 'http://127.0.0.1:4318')
-    .action(async (opts: { executions: string; collector?: string; orbLearn: string }) => {
+    .option('--wait <SECONDS>', 'how long to wait for orb-learn to store and embed the executions before querying', '60')
+    .action(async (opts: { executions: string; collector?: string; orbLearn: string; wait: string }) => {
       const n = Number(opts.executions);
+      const waitMs = Number(opts.wait) * 1000;
+      if (!Number.isInteger(n) || n <= 0) fail(`--executions: expected a positive whole number, got ${opts.executions}`);
+      if (!Number.isFinite(waitMs) || waitMs < 0) fail(`--wait: expected seconds (0 or more), got ${opts.wait}`);
+      const base = opts.orbLearn.replace(/\/+$/, '');
       let dir: string | null = null;
       let server: RunningServer | null = null;
       let exporter: SpanExporter;
@@ -73,16 +108,23 @@ export function registerDemo(program: Command): void {
       await provider.forceFlush();
       await provider.shutdown();
       process.stdout.write(`emitted ${emitted} execution spans and ${feedback} feedback spans through the OTel SDK\n`);
+      // The collector delivers in batches, and orb-learn embeds after it commits: wait for both.
       if (server) {
-        const e = await server.embedding();
-        if (e) {
-          const deadline = Date.now() + 120_000;
-          while (Date.now() < deadline && (await e.indexer.coverage()).missing > 0) await new Promise((r) => setTimeout(r, 250));
-        }
+        const e = await server.embedding(); // resolves once the model is loaded; null: embedding is off
+        if (e) await waitForVectors(() => e.indexer.coverage(), emitted, waitMs);
       } else {
-        await new Promise((r) => setTimeout(r, 5000));
+        process.stdout.write(`waiting for ${base} to store and embed them (up to ${waitMs / 1000} s)\n`);
+        await waitForVectors(
+          async () => {
+            const res = await fetch(`${base}/v1/embeddings`, { signal: AbortSignal.timeout(5000) });
+            // 503: embedding is not running yet (its model is loading) or at all.
+            if (!res.ok) return `GET ${base}/v1/embeddings: HTTP ${res.status} ${(await res.text()).trim()}`;
+            return (await res.json()) as Coverage;
+          },
+          emitted,
+          waitMs,
+        );
       }
-      const base = opts.orbLearn.replace(/\/+$/, '');
       const tiers = await query(server, base, 'tiers', { days: '30' });
       process.stdout.write(`\nTier performance, last 30 days:\n${formatTable(tiers.rows)}`);
       const text = 'Refactor the authentication middleware to use JWT validation';
