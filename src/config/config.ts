@@ -125,7 +125,7 @@ export function authTokenOf(c: Pick<Config, 'authToken' | 'authTokenFile'>): str
     throw new ConfigError(`invalid setting authTokenFile: ${(err as Error).message}`);
   }
   const ok = Settings.shape.authToken.safeParse(token);
-  if (!ok.success || !token) throw new ConfigError(`invalid setting authTokenFile (${c.authTokenFile}): the token ${ok.success ? 'is empty' : ok.error.issues[0]!.message}`);
+  if (!token || !ok.success) throw new ConfigError(`invalid setting authTokenFile (${c.authTokenFile}): the token ${token ? ok.error!.issues[0]!.message : 'is empty'}`);
   return token;
 }
 

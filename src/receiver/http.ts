@@ -8,7 +8,7 @@ import type { Logger } from '../telemetry/log.js';
 import { CONTENT_TYPE, encodingOf, gunzipCapped, type Encoding } from './codec.js';
 import { classify, MethodNotAllowedError, NotFoundError, toHttpReply, UnsupportedMediaTypeError, type HttpReply } from './errors.js';
 import { handleExportBytes, type ExportDeps } from './handler.js';
-import { httpsOptions, type BearerAuth, type TlsMaterial } from './security.js';
+import { clientCertificateCheck, httpsOptions, OPEN_PATHS, type BearerAuth, type TlsMaterial } from './security.js';
 
 export const TRACES_PATH = '/v1/traces';
 
@@ -103,7 +103,10 @@ export class HttpReceiver {
         [...this.routes.entries()].find(([path]) => path.endsWith('/') && url.pathname.startsWith(path))?.[1];
       if (!byMethod) throw new NotFoundError(`no route for ${url.pathname}`);
       const handler = byMethod.get(req.method ?? '');
-      if (url.pathname.startsWith('/v1/')) this.opts.auth?.check(req.headers.authorization);
+      if (!OPEN_PATHS.has(url.pathname)) {
+        if (this.opts.tls?.ca) clientCertificateCheck(req.socket);
+        if (url.pathname.startsWith('/v1/')) this.opts.auth?.check(req.headers.authorization);
+      }
       if (!handler) {
         res.setHeader('allow', [...byMethod.keys()].join(', '));
         throw new MethodNotAllowedError(`${req.method} is not allowed on ${url.pathname}`);
@@ -113,6 +116,7 @@ export class HttpReceiver {
       const s = classify(err);
       if (s.internal) this.log.error({ err, path: url.pathname }, 'http request failed');
       reply = toHttpReply(s, enc);
+      if (s.http === 401 && this.opts.auth) reply.headers['www-authenticate'] = 'Bearer realm="orb-learn"';
       // The rest of an unread body is not worth reading: ask the client to reconnect.
       if (!req.complete) reply.headers.connection = 'close';
     }

@@ -2,6 +2,7 @@
 // the query API. Listeners bind to loopback by default; these are for when they do not.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { TLSSocket } from 'node:tls';
 import { ServerCredentials } from '@grpc/grpc-js';
 import { UnauthenticatedError } from '../errors.js';
 
@@ -34,8 +35,25 @@ export function grpcCredentials(tls: TlsMaterial | null): ServerCredentials {
   return ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], tls.ca !== null);
 }
 
+// Under mTLS the handshake asks for a client certificate but does not refuse one that is missing:
+// the HTTP listener refuses per request (see clientCertificateCheck), so that liveness probes,
+// which cannot present one, still reach /healthz and /readyz.
 export function httpsOptions(tls: TlsMaterial) {
-  return { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) };
+  return { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: false } : {}) };
+}
+
+/** Paths that answer without credentials: probes only. */
+export const OPEN_PATHS = new Set(['/healthz', '/readyz']);
+
+/** Under mTLS: the request's connection must carry a certificate the client CA verified. */
+export function clientCertificateCheck(socket: unknown): void {
+  const s = socket as TLSSocket;
+  // A resumed TLS session reports `authorized` from the session's verify result, which OpenSSL
+  // leaves OK when no certificate was ever presented: require the certificate itself as well.
+  const presented = s.getPeerCertificate?.() ?? {};
+  if (s.authorized && Object.keys(presented).length > 0) return;
+  const why = s.authorizationError ? String(s.authorizationError) : 'none presented';
+  throw new UnauthenticatedError(`client certificate required (${why})`);
 }
 
 /** Checks `Authorization: Bearer <token>` in constant time (digests of equal length). */

@@ -64,8 +64,8 @@ function repoFromPath(rest: string): string {
   }
 }
 
-/** Registers the policy routes on http. Each request gets its own connection, closed after it. */
-export function policyRoutes(http: HttpReceiver, store: Store): HttpReceiver {
+/** Registers the policy routes on http. Each request gets its own connection, closed after it; onChange follows every write. */
+export function policyRoutes(http: HttpReceiver, store: Store, onChange: () => void = () => undefined): HttpReceiver {
   const withConnection = async <T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> => {
     const conn = await store.connect();
     try {
@@ -95,12 +95,14 @@ export function policyRoutes(http: HttpReceiver, store: Store): HttpReceiver {
       await store.writer.flushSummaries();
       return adjustPolicies(conn, { apply: apply === 'true' || apply === '1' });
     });
+    if (apply === 'true' || apply === '1') onChange();
     return json(200, report);
   };
 
   const set = async (rest: string, req: IncomingMessage) => {
     const { input, reason } = parseSetBody(repoFromPath(rest), (await readBody(req, MAX_BODY_BYTES)).toString('utf8'));
     const r = await serialized((conn) => setPolicy(conn, input, reason));
+    onChange();
     return json(r.created ? 201 : 200, r);
   };
 

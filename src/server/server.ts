@@ -23,7 +23,7 @@ import { startArchiveSchedule } from '../store/archive.js';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../telemetry/log.js';
 import { IngestMetrics } from '../telemetry/metrics.js';
-import { startSelfTelemetry } from '../telemetry/self.js';
+import { isOwnReceiver, startSelfTelemetry } from '../telemetry/self.js';
 
 export interface RunningServer {
   readonly store: Store;
@@ -53,6 +53,28 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const metrics = new IngestMetrics();
   const snapshotPath = config.snapshotPath ?? defaultSnapshotPath(config.db);
   const archiveDir = config.archiveDir ?? join(dirname(config.db), 'archive');
+  // Everything that can refuse the settings comes before the database opens.
+  const grpcAddr = splitHostPort(config.grpc);
+  const httpAddr = splitHostPort(config.http);
+  const tls = config.tlsCert && config.tlsKey ? readTls({ cert: config.tlsCert, key: config.tlsKey, clientCa: config.tlsClientCa }) : null;
+  const token = authTokenOf(config);
+  const auth = token ? new BearerAuth(token) : null;
+  if (config.telemetryEndpoint && isOwnReceiver(config.telemetryEndpoint, grpcAddr))
+    throw new Error(`telemetry endpoint ${config.telemetryEndpoint} is orb-learn's own receiver: it would learn from itself`);
+  const forwardHeaders = config.forwardHeaders ? parseHeaders(config.forwardHeaders) : {};
+  const forward = config.forward
+    ? new Forwarder({
+        target: config.forward,
+        timeoutMs: config.forwardTimeoutMs,
+        maxMessageBytes: config.maxMessageBytes,
+        tls: config.forwardTls,
+        ca: config.forwardCa,
+        clientCert: config.forwardClientCert,
+        clientKey: config.forwardClientKey,
+        headers: forwardHeaders,
+        compression: config.forwardCompression,
+      })
+    : null;
   const store = await Store.open({
     path: config.db,
     // The query API's SQL may read the data (database, snapshot, archive) and nothing else on the host.
@@ -61,6 +83,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     checkpointThreshold: config.dbCheckpointThreshold,
     summaryIntervalMs: config.summaryIntervalMs,
     onSummaryError: (err) => log.error({ err }, 'merging summary deltas failed; they stay journalled and are retried'),
+  }).catch((err: unknown) => {
+    forward?.close();
+    throw err;
   });
   log.info({ db: config.db, schemaVersion: store.schemaVersion }, 'store open, migrations applied');
 
@@ -86,27 +111,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     },
   );
   const pool = config.decodeThreads > 0 ? new DecodePool(config.decodeThreads, log) : null;
-  const forward = config.forward
-    ? new Forwarder({
-        target: config.forward,
-        timeoutMs: config.forwardTimeoutMs,
-        maxMessageBytes: config.maxMessageBytes,
-        tls: config.forwardTls,
-        ca: config.forwardCa,
-        clientCert: config.forwardClientCert,
-        clientKey: config.forwardClientKey,
-        headers: config.forwardHeaders ? parseHeaders(config.forwardHeaders) : {},
-        compression: config.forwardCompression,
-      })
-    : null;
   const deps: ExportDeps = { consumer: queue, metrics, decode: pool ? pool.decode : inlineDecoder, forward };
   let ready = false;
 
-  const grpcAddr = splitHostPort(config.grpc);
-  const httpAddr = splitHostPort(config.http);
-  const tls = config.tlsCert && config.tlsKey ? readTls({ cert: config.tlsCert, key: config.tlsKey, clientCa: config.tlsClientCa }) : null;
-  const token = authTokenOf(config);
-  const auth = token ? new BearerAuth(token) : null;
   const http = new HttpReceiver({ ...httpAddr, maxMessageBytes: config.maxMessageBytes, tls, auth }, log)
     .route('POST', TRACES_PATH, tracesRoute(deps, config.maxMessageBytes))
     .route('GET', '/healthz', async () => text(200, 'ok\n'))
@@ -167,6 +174,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     grpc = await GrpcReceiver.start({ ...grpcAddr, maxMessageBytes: config.maxMessageBytes, credentials: grpcCredentials(tls), auth }, deps, log);
     await http.start();
   } catch (err) {
+    forward?.close();
     await pool?.close();
     readPool.close();
     await store.close();

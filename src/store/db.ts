@@ -1,7 +1,7 @@
 // One DuckDB instance per process (a second process cannot open a file a writer holds):
 // one connection writes, others read.
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { migrate, schemaVersion } from './migrations.js';
 import { ExecutionWriter } from './writer.js';
@@ -15,6 +15,21 @@ export interface StoreOptions {
   /** See ExecutionWriterOptions. */
   summaryIntervalMs?: number;
   onSummaryError?(err: unknown): void;
+  /**
+   * Given, DuckDB may touch files only in these directories (besides its own) and the setting is
+   * locked: a SELECT from the query API then cannot read the host's files (read_text, glob, ...).
+   */
+  fileAccess?: string[];
+}
+
+const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+/** Confines DuckDB's file access to `dirs`, for good: the configuration is locked after. */
+async function confine(conn: DuckDBConnection, dirs: string[]): Promise<void> {
+  const list = [...new Set(dirs.map((d) => `${resolve(d)}${sep}`))];
+  await conn.run(`SET allowed_directories = [${list.map(sqlString).join(', ')}]`);
+  await conn.run('SET enable_external_access = false');
+  await conn.run('SET lock_configuration = true');
 }
 
 export class Store {
@@ -35,6 +50,7 @@ export class Store {
     if (opts.checkpointThreshold) config.checkpoint_threshold = opts.checkpointThreshold;
     const instance = await DuckDBInstance.create(opts.path, config);
     const conn = await instance.connect();
+    if (opts.fileAccess) await confine(conn, opts.fileAccess);
     await migrate(conn);
     const writer = new ExecutionWriter(conn, { summaryIntervalMs: opts.summaryIntervalMs, onSummaryError: opts.onSummaryError });
     // Summary deltas a stopped process journalled are merged before anyone reads the tables.

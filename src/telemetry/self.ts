@@ -10,6 +10,7 @@ import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { Registry } from 'prom-client';
 
+import { isLoopback } from '../config/config.js';
 import { SELF_SCOPE } from './scope.js';
 
 export interface SelfTelemetry {
@@ -17,30 +18,50 @@ export interface SelfTelemetry {
   shutdown(): Promise<void>;
 }
 
-/** Mirrors every prom-client counter and gauge as an OTel observable instrument: one definition per metric. */
+/**
+ * Mirrors every prom-client metric as OTel observable instruments: one definition per metric.
+ * A histogram goes over as its Prometheus series (NAME_bucket with `le`, NAME_sum, NAME_count),
+ * cumulative counters, since the OTel API has no observable histogram.
+ */
 function bridgeMetrics(registry: Registry): void {
   const meter = metrics.getMeter(SELF_SCOPE);
-  const values = async (name: string) => ((await registry.getSingleMetric(name)?.get())?.values ?? []) as { value: number; labels: Attributes }[];
+  type Value = { value: number; labels: Attributes; metricName?: string };
+  const values = async (name: string) => ((await registry.getSingleMetric(name)?.get())?.values ?? []) as Value[];
   for (const m of registry.getMetricsAsArray()) {
     const type = (m as unknown as { type?: string }).type ?? '';
     const name = m.name;
-    const help = (m as unknown as { help?: string }).help;
-    if (type === 'counter') {
-      meter.createObservableCounter(name, { description: help }).addCallback(async (obs) => {
+    const description = (m as unknown as { help?: string }).help;
+    if (type === 'counter' || type === 'gauge') {
+      const inst = type === 'counter' ? meter.createObservableCounter(name, { description }) : meter.createObservableGauge(name, { description });
+      inst.addCallback(async (obs) => {
         for (const v of await values(name)) obs.observe(v.value, v.labels);
       });
-    } else if (type === 'gauge') {
-      meter.createObservableGauge(name, { description: help }).addCallback(async (obs) => {
-        for (const v of await values(name)) obs.observe(v.value, v.labels);
-      });
+    } else if (type === 'histogram' || type === 'summary') {
+      const suffixes = type === 'histogram' ? ['_bucket', '_sum', '_count'] : ['', '_sum', '_count'];
+      for (const suffix of suffixes) {
+        const series = `${name}${suffix}`;
+        const inst = suffix === '' ? meter.createObservableGauge(series, { description }) : meter.createObservableCounter(series, { description });
+        inst.addCallback(async (obs) => {
+          for (const v of await values(name)) if ((v.metricName ?? name) === series) obs.observe(v.value, v.labels);
+        });
+      }
     }
   }
 }
 
-export function startSelfTelemetry(endpoint: string, registry: Registry, ownGrpcPort: number, intervalMs = 10_000): SelfTelemetry {
+/** True when an OTLP endpoint is this process's own gRPC receiver (listening on host:port). */
+export function isOwnReceiver(endpoint: string, own: { host: string; port: number }): boolean {
   const url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
-  if (['127.0.0.1', 'localhost', '::1', '[::1]'].includes(url.hostname) && Number(url.port) === ownGrpcPort)
-    throw new Error(`telemetry endpoint ${endpoint} is orb-learn's own receiver: it would learn from itself`);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  if (port !== own.port) return false;
+  const wildcard = own.host === '0.0.0.0' || own.host === '::' || own.host === '';
+  return wildcard || isLoopback(host) || host === own.host;
+}
+
+export function startSelfTelemetry(endpoint: string, registry: Registry, own: { host: string; port: number }, intervalMs = 10_000): SelfTelemetry {
+  if (isOwnReceiver(endpoint, own)) throw new Error(`telemetry endpoint ${endpoint} is orb-learn's own receiver: it would learn from itself`);
+  const url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({ 'service.name': 'orb-learn' }),
     traceExporter: new OTLPTraceExporter({ url: url.toString() }),

@@ -83,9 +83,51 @@ describe('mTLS', () => {
     const withCert = await grpcExport(addr, body(), { credentials: credentials.createSsl(ca, certs.read(certs.clientKey), certs.read(certs.clientCert)) });
     assert.equal(withCert.error, undefined);
     const base = `https://127.0.0.1:${t.server.httpPort}`;
-    await assert.rejects(httpPost(`${base}/healthz`, Buffer.alloc(0), {}, 'GET', { ca }));
+    const refused = await httpPost(`${base}/v1/traces`, body(), { 'content-type': 'application/x-protobuf' }, 'POST', { ca });
+    assert.equal(refused.status, 401);
+    assert.match(decodeStatus(refused.body).message, /client certificate required/);
+    for (const path of ['/v1/query/tiers', '/metrics']) assert.equal((await httpPost(`${base}${path}`, Buffer.alloc(0), {}, 'GET', { ca })).status, 401, path);
+    const stranger = makeCerts(tempDir('orb-certs-'));
+    const foreign = await httpPost(`${base}/v1/query/tiers`, Buffer.alloc(0), {}, 'GET', { ca, cert: stranger.read(stranger.clientCert), key: stranger.read(stranger.clientKey) });
+    assert.equal(foreign.status, 401, 'a certificate from another CA is refused');
     const ok = await httpPost(`${base}/v1/traces`, body(), { 'content-type': 'application/x-protobuf' }, 'POST', { ca, cert: certs.read(certs.clientCert), key: certs.read(certs.clientKey) });
     assert.equal(ok.status, 200);
+  });
+
+  it('lets liveness and readiness probes in without a client certificate (they cannot present one)', async () => {
+    const base = `https://127.0.0.1:${t.server.httpPort}`;
+    const ca = certs.read(certs.ca);
+    assert.equal((await httpPost(`${base}/healthz`, Buffer.alloc(0), {}, 'GET', { ca })).status, 200);
+    assert.equal((await httpPost(`${base}/readyz`, Buffer.alloc(0), {}, 'GET', { ca })).status, 200);
+  });
+});
+
+describe('the query API cannot reach beyond the data', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ authToken: TOKEN });
+  });
+  after(() => t.close());
+  const sql = (q: string) => httpPost(`${t.httpUrl}/v1/query/sql?query=${encodeURIComponent(q)}`, Buffer.alloc(0), { authorization: `Bearer ${TOKEN}` }, 'GET');
+
+  it('refuses SQL that reads host files, lists directories or writes, with 400', async () => {
+    for (const q of [`SELECT content FROM read_text('/etc/hostname')`, `SELECT * FROM glob('/proc/self/*')`, `SELECT * FROM read_csv('/etc/passwd')`, `SELECT * FROM read_blob('${t.dir}/../../etc/hostname')`]) {
+      const r = await sql(q);
+      assert.equal(r.status, 400, `${q}: ${r.body.toString()}`);
+      assert.match((JSON.parse(r.body.toString()) as { message: string }).message, /Permission Error|file system operations are disabled/, q);
+    }
+    for (const q of [`COPY executions TO '/tmp/x.csv'`, `ATTACH '/tmp/other.duckdb'`, `SET enable_external_access = true`, `INSTALL httpfs`, `SELECT 1; DROP TABLE executions`]) {
+      const r = await sql(q);
+      assert.equal(r.status, 400, q);
+    }
+    const ok = await sql('SELECT count(*) AS n FROM executions');
+    assert.equal(ok.status, 200, 'the data itself stays readable');
+  });
+
+  it('answers 401 with WWW-Authenticate: Bearer', async () => {
+    const r = await httpPost(`${t.httpUrl}/v1/query/tiers`, Buffer.alloc(0), {}, 'GET');
+    assert.equal(r.status, 401);
+    assert.match(String(r.headers['www-authenticate']), /^Bearer realm="orb-learn"$/);
   });
 });
 
@@ -97,5 +139,23 @@ describe('listeners and settings', () => {
     assert.match(c.http, /^127\.0\.0\.1:/);
     assert.throws(() => loadConfig({ flags: { tlsCert: '/x.pem' } }), /tlsKey.*tlsCert and tlsKey go together/);
     assert.throws(() => loadConfig({ flags: { authToken: 'short' } }), /authToken.*at least 16 characters/);
+  });
+
+  it('refuse to start on an empty or short token file instead of turning auth off', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dir = tempDir('orb-token-');
+    for (const [content, why] of [['\n', /token is empty/], ['short\n', /at least 16 characters/]] as const) {
+      writeFileSync(join(dir, 'token'), content);
+      await assert.rejects(startTestServer({ authTokenFile: join(dir, 'token') }), why);
+    }
+    writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
+    const t = await startTestServer({ authTokenFile: join(dir, 'token') });
+    try {
+      assert.equal((await httpPost(`${t.httpUrl}/v1/query/tiers`, Buffer.alloc(0), {}, 'GET')).status, 401);
+      assert.equal((await httpPost(`${t.httpUrl}/v1/query/tiers`, Buffer.alloc(0), { authorization: `Bearer ${TOKEN}` }, 'GET')).status, 200);
+    } finally {
+      await t.close();
+    }
   });
 });

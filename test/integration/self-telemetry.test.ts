@@ -44,11 +44,19 @@ describe("orb-learn's own telemetry", () => {
     for (const s of spans) for (const a of s.attributes ?? []) assert.ok(!a.key.startsWith('execution.') && !a.key.startsWith('feedback.'), a.key);
     assert.ok(metricsBodies.length > 0, 'metrics reached the sink');
     assert.ok(metricsBodies.some((b) => b.includes(Buffer.from('orb_spans_accepted_total'))), 'the prom-client metrics are bridged');
+    for (const series of ['orb_commit_duration_seconds_bucket', 'orb_commit_duration_seconds_count', 'orb_commit_duration_seconds_sum'])
+      assert.ok(metricsBodies.some((b) => b.includes(Buffer.from(series))), `histogram series ${series} is bridged`);
   });
 
   it('refuses to send its telemetry to its own receiver', async () => {
     const { startSelfTelemetry } = await import('../../src/telemetry/self.js');
     const { Registry } = await import('prom-client');
-    assert.throws(() => startSelfTelemetry('http://127.0.0.1:4317', new Registry(), 4317), /would learn from itself/);
+    assert.throws(() => startSelfTelemetry('http://127.0.0.1:4317', new Registry(), { host: '127.0.0.1', port: 4317 }), /would learn from itself/);
+    const { isOwnReceiver } = await import('../../src/telemetry/self.js');
+    assert.ok(isOwnReceiver('localhost:4317', { host: '127.0.0.1', port: 4317 }));
+    assert.ok(isOwnReceiver('http://10.0.0.5:4317', { host: '0.0.0.0', port: 4317 }), 'a wildcard listener answers on every address');
+    assert.ok(isOwnReceiver('http://10.0.0.5:4317', { host: '10.0.0.5', port: 4317 }));
+    assert.ok(!isOwnReceiver('http://collector:4317', { host: '127.0.0.1', port: 4317 }), 'another host on the same port is fine');
+    assert.ok(!isOwnReceiver('http://127.0.0.1:4319', { host: '127.0.0.1', port: 4317 }));
   });
 });

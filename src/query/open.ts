@@ -1,0 +1,55 @@
+// The query library over a database file, for code and the CLI when no server holds the file
+// (DuckDB lets one process open it). Vectors for similar/recommend load with the model.
+import { dirname, join } from 'node:path';
+import { OnnxEmbedder } from '../embed/embedder.js';
+import { resolveModel } from '../embed/model.js';
+import { modelOptions } from '../embed/service.js';
+import { Store } from '../store/db.js';
+import { QueryLibrary } from './library.js';
+import { ReadPool } from './pool.js';
+import { VectorIndex } from './vector-index.js';
+
+export interface OpenQueriesOptions {
+  db: string;
+  /** Default: archive/ beside the database. */
+  archiveDir?: string;
+  /** Load the model and the vector index (needed by similar and recommend). Default true. */
+  vectors?: boolean;
+  modelDir?: string;
+  modelCacheDir?: string;
+  lexicalWeight?: number;
+  timeoutMs?: number;
+  connections?: number;
+}
+
+export interface OpenQueries {
+  library: QueryLibrary;
+  close(): Promise<void>;
+}
+
+export async function openQueries(o: OpenQueriesOptions): Promise<OpenQueries> {
+  const store = await Store.open({ path: o.db });
+  const pool = await ReadPool.open(() => store.connect(), o.connections ?? 1, o.timeoutMs ?? 10_000);
+  let vectors: { index: VectorIndex; embedder: OnnxEmbedder } | null = null;
+  try {
+    if (o.vectors ?? true) {
+      const embedder = await OnnxEmbedder.load(await resolveModel(modelOptions(o)), { threads: 2 });
+      vectors = { index: new VectorIndex(embedder.modelId, embedder.dimension), embedder };
+      await pool.use((conn) => vectors!.index.load(conn));
+    }
+  } catch (err) {
+    await vectors?.embedder.close();
+    pool.close();
+    await store.close();
+    throw err;
+  }
+  const library = new QueryLibrary(pool, () => vectors, o.archiveDir ?? join(dirname(o.db), 'archive'), undefined, { lexicalWeight: o.lexicalWeight });
+  return {
+    library,
+    async close() {
+      await vectors?.embedder.close();
+      pool.close();
+      await store.close();
+    },
+  };
+}
