@@ -17,19 +17,20 @@ export interface StoreOptions {
   onSummaryError?(err: unknown): void;
   /**
    * Given, DuckDB may touch files only in these directories (besides its own) and the setting is
-   * locked: a SELECT from the query API then cannot read the host's files (read_text, glob, ...).
+   * fixed: a SELECT from the query API then cannot read the host's files (read_text, glob, ...).
    */
   fileAccess?: string[];
 }
 
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
-/** Confines DuckDB's file access to `dirs`, for good: the configuration is locked after. */
+/** Confines DuckDB's file access to `dirs`, for the life of the instance. */
 async function confine(conn: DuckDBConnection, dirs: string[]): Promise<void> {
   const list = [...new Set(dirs.map((d) => `${resolve(d)}${sep}`))];
   await conn.run(`SET allowed_directories = [${list.map(sqlString).join(', ')}]`);
+  // Once off, DuckDB refuses to turn external access back on or to widen the list while it runs.
+  // (lock_configuration would also stop COPY FROM DATABASE, which the snapshot uses.)
   await conn.run('SET enable_external_access = false');
-  await conn.run('SET lock_configuration = true');
 }
 
 export class Store {

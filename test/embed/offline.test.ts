@@ -121,19 +121,27 @@ describe('offline model: USE-lite converted from TF.js', () => {
     );
   });
 
-  it('tokenizer.json gives the same ids as the TF.js USE tokenizer', () => {
-    const ref = new UseReferenceTokenizer(loadUseVocab());
+  it('tokenizer.json gives the same ids as the TF.js USE tokenizer (or, on an exact Viterbi tie, an equally scored split of the same pieces)', () => {
+    const vocab = loadUseVocab();
+    const ref = new UseReferenceTokenizer(vocab);
     const mismatches: string[] = [];
+    const ties: string[] = [];
+    const score = (ids: number[]) => ids.reduce((s, id) => s + (vocab[id]![1] ?? 0), 0);
+    const pieces = (ids: number[]) => ids.map((id) => vocab[id]![0]).join('');
     const corpus = tokenCorpus();
-    for (const text of corpus) {
+    for (const input of corpus) {
       // Known, deliberate divergence: TF.js's Viterbi treats a running score of exactly 0 as
       // "unset", which only happens for text starting with ':' (the null-score piece '▁:').
-      if (text.normalize('NFKC').startsWith(':')) continue;
-      const expected = ref.encode(text);
-      const actual = emb.tokenizer.encode(text).ids;
-      if (expected.join() !== actual.join()) mismatches.push(`${JSON.stringify(text)}: ${expected} vs ${actual}`);
+      if (input.normalize('NFKC').startsWith(':')) continue;
+      const expected = ref.encode(input);
+      const actual = emb.tokenizer.encode(input).ids;
+      if (expected.join() === actual.join()) continue;
+      // 'eee' as 'ee'+'e' or 'e'+'ee' scores the same: the two libraries break such ties differently.
+      const tie = pieces(expected) === pieces(actual) && Math.abs(score(expected) - score(actual)) < 1e-6;
+      (tie ? ties : mismatches).push(`${JSON.stringify(input)}: ${expected} vs ${actual}`);
     }
     assert.deepEqual(mismatches, [], `${mismatches.length} of ${corpus.length} texts differ`);
+    assert.ok(ties.length <= corpus.length / 100, `ties are rare: ${ties.length} of ${corpus.length}`);
     assert.deepEqual(emb.tokenizer.encode('').ids, []);
     assert.deepEqual(emb.tokenizer.encode('Fix flaky integration tests').tokens, ['▁Fi', 'x', '▁fl', 'ak', 'y', '▁integration', '▁test', 's']);
   });

@@ -116,12 +116,23 @@ describe('the query API cannot reach beyond the data', () => {
       assert.equal(r.status, 400, `${q}: ${r.body.toString()}`);
       assert.match((JSON.parse(r.body.toString()) as { message: string }).message, /Permission Error|file system operations are disabled/, q);
     }
-    for (const q of [`COPY executions TO '/tmp/x.csv'`, `ATTACH '/tmp/other.duckdb'`, `SET enable_external_access = true`, `INSTALL httpfs`, `SELECT 1; DROP TABLE executions`]) {
+    for (const q of [`COPY executions TO '/tmp/x.csv'`, `ATTACH '/tmp/other.duckdb'`, `SET enable_external_access = true`, `SET allowed_directories = ['/']`, `INSTALL httpfs`, `SELECT 1; DROP TABLE executions`]) {
       const r = await sql(q);
       assert.equal(r.status, 400, q);
     }
     const ok = await sql('SELECT count(*) AS n FROM executions');
     assert.equal(ok.status, 200, 'the data itself stays readable');
+  });
+
+  it('keeps the confinement for the life of the process: not even a direct connection can widen it', async () => {
+    const conn = await t.server.store.connect();
+    try {
+      await assert.rejects(conn.run('SET enable_external_access = true'), /Cannot enable external access while database is running/);
+      await assert.rejects(conn.run(`SET allowed_directories = ['/']`), /Cannot change allowed_directories/);
+      await assert.rejects(conn.run(`SELECT * FROM read_text('/etc/hostname')`), /Permission Error/);
+    } finally {
+      conn.closeSync();
+    }
   });
 
   it('answers 401 with WWW-Authenticate: Bearer', async () => {

@@ -278,8 +278,14 @@ describe('orb-learn query on the command line', () => {
     await exportOk(exporter, makeSpans(Array.from({ length: 8 }, (_, i) => ({ attributes: minimalExecution({ 'execution.model_tier': i % 2 ? 'small' : 'large', 'execution.task_description': 'docs readme' }) }))));
     await exporter.shutdown();
     const httpAddr = srv.httpUrl.replace('http://', '');
-    const live = await runCli(['query', 'tiers', '--json', '--http', httpAddr, '--db', db]);
+    const live = await runCli(['query', 'tiers', '--json', '--http', httpAddr]);
     assert.equal(live.code, 0, live.stderr);
+    const liveTable = await runCli(['query', 'tiers', '--http', httpAddr]);
+    assert.match(liveTable.stderr, new RegExp(`answered by the server at http://${httpAddr}`));
+    // An explicit --db means that file; the server holds it, and the error says what to do.
+    const locked = await runCli(['query', 'tiers', '--http', httpAddr, '--db', db]);
+    assert.equal(locked.code, 1);
+    assert.match(locked.stderr, /held by another process.*without --db/);
     srv.child.kill('SIGTERM');
     await srv.exited;
     const offline = await runCli(['query', 'tiers', '--json', '--http', httpAddr, '--db', db]);
@@ -290,6 +296,7 @@ describe('orb-learn query on the command line', () => {
     assert.equal(a.rows.reduce((s: number, r: { total: number }) => s + r.total, 0), 8);
     const table = await runCli(['query', 'tiers', '--http', httpAddr, '--db', db]);
     assert.match(table.stdout, /^model_tier\s+total\s+successful/m);
+    assert.match(table.stderr, new RegExp(`answered by ${db}`));
     const sim = await runCli(['query', 'similar', 'docs readme', '--threshold', '-1', '--json', '--http', httpAddr, '--db', db, '--model-dir', modelDir]);
     assert.equal(sim.code, 0, sim.stderr);
     const simRows = JSON.parse(sim.stdout) as { rows: { score?: number }[]; notes: string[] };

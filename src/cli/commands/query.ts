@@ -74,7 +74,9 @@ async function viaServer(base: string, name: QueryName, params: Record<string, u
 }
 
 async function direct(config: ReturnType<typeof settings>, name: QueryName, params: Record<string, unknown>, explain: boolean): Promise<QueryResult> {
-  const q = await openQueries({ ...config, archiveDir: config.archiveDir, vectors: name === 'similar' || name === 'recommend', lexicalWeight: config.queryLexicalWeight, timeoutMs: config.queryTimeoutMs });
+  const q = await openQueries({ ...config, vectors: name === 'similar' || name === 'recommend', lexicalWeight: config.queryLexicalWeight, timeoutMs: config.queryTimeoutMs }).catch((err: Error) =>
+    fail(/lock/i.test(err.message) ? `${config.db} is held by another process (a running server?): run the query without --db to ask the server on --http. ${err.message.split('\n')[0]}` : err.message),
+  );
   try {
     return await q.library.run(name, params, { explain });
   } finally {
