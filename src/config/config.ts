@@ -86,6 +86,8 @@ const Settings = z.strictObject({
   tlsKey: z.string().min(1).optional(),
   /** PEM CA: clients must present a certificate it signed (mTLS). */
   tlsClientCa: z.string().min(1).optional(),
+  /** How often the TLS files are checked for a rotated certificate; 0 never re-reads them. */
+  tlsReloadIntervalMs: int(0).default(60_000),
   /** Require `Authorization: Bearer <token>` on exports and the query API. */
   authToken: z.string().min(16, 'must be at least 16 characters').optional(),
   authTokenFile: z.string().min(1).optional(),

@@ -8,7 +8,8 @@ import type { Logger } from '../telemetry/log.js';
 import { CONTENT_TYPE, encodingOf, gunzipCapped, type Encoding } from './codec.js';
 import { classify, MethodNotAllowedError, NotFoundError, toHttpReply, UnsupportedMediaTypeError, type HttpReply } from './errors.js';
 import { handleExportBytes, type ExportDeps } from './handler.js';
-import { clientCertificateCheck, httpsOptions, OPEN_PATHS, type BearerAuth, type TlsMaterial } from './security.js';
+import { clientCertificateCheck, httpsOptions, OPEN_PATHS, type BearerAuth } from './security.js';
+import type { TlsSource } from './tls-source.js';
 
 export const TRACES_PATH = '/v1/traces';
 
@@ -18,7 +19,7 @@ export interface HttpReceiverOptions {
   host: string;
   port: number;
   maxMessageBytes: number;
-  tls?: TlsMaterial | null;
+  tls?: TlsSource | null;
   /** Guards every /v1/ route (exports, queries); health and metrics stay open for probes. */
   auth?: BearerAuth | null;
 }
@@ -104,7 +105,7 @@ export class HttpReceiver {
       if (!byMethod) throw new NotFoundError(`no route for ${url.pathname}`);
       const handler = byMethod.get(req.method ?? '');
       if (!OPEN_PATHS.has(url.pathname)) {
-        if (this.opts.tls?.ca) clientCertificateCheck(req.socket);
+        if (this.opts.tls?.mutual) clientCertificateCheck(req.socket);
         if (url.pathname.startsWith('/v1/')) this.opts.auth?.check(req.headers.authorization);
       }
       if (!handler) {
@@ -133,7 +134,10 @@ export class HttpReceiver {
         if (!res.headersSent) res.writeHead(500).end();
       });
     };
-    const server: Server = this.opts.tls ? createHttpsServer(httpsOptions(this.opts.tls), handle) : createServer(handle);
+    const tls = this.opts.tls;
+    const server: Server = tls ? createHttpsServer(httpsOptions(tls.current), handle) : createServer(handle);
+    // Rotated certificates apply to new connections; open ones keep theirs.
+    tls?.onChange((m) => (server as ReturnType<typeof createHttpsServer>).setSecureContext(httpsOptions(m)));
     server.requestTimeout = 60_000;
     server.headersTimeout = 30_000;
     await new Promise<void>((resolve, reject) => {

@@ -3,7 +3,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
-import { ServerCredentials } from '@grpc/grpc-js';
 import { UnauthenticatedError } from '../errors.js';
 
 export interface TlsFiles {
@@ -28,11 +27,6 @@ export function readTls(files: TlsFiles): TlsMaterial {
     }
   };
   return { cert: read('certificate', files.cert), key: read('key', files.key), ca: files.clientCa ? read('client CA', files.clientCa) : null };
-}
-
-export function grpcCredentials(tls: TlsMaterial | null): ServerCredentials {
-  if (!tls) return ServerCredentials.createInsecure();
-  return ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], tls.ca !== null);
 }
 
 // Under mTLS the handshake asks for a client certificate but does not refuse one that is missing:

@@ -7,7 +7,9 @@ import { QueryLibrary } from '../query/library.js';
 import { isQueryName, QUERY_NAMES } from '../query/params.js';
 import { ReadPool } from '../query/pool.js';
 import { NotFoundError } from '../receiver/errors.js';
-import { BearerAuth, grpcCredentials, readTls } from '../receiver/security.js';
+import { BearerAuth } from '../receiver/security.js';
+import { TlsSource } from '../receiver/tls-source.js';
+import { ServerCredentials } from '@grpc/grpc-js';
 import { GrpcReceiver } from '../receiver/grpc.js';
 import { HttpReceiver, readBody, TRACES_PATH, tracesRoute } from '../receiver/http.js';
 import { InvalidInputError } from '../errors.js';
@@ -56,7 +58,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // Everything that can refuse the settings comes before the database opens.
   const grpcAddr = splitHostPort(config.grpc);
   const httpAddr = splitHostPort(config.http);
-  const tls = config.tlsCert && config.tlsKey ? readTls({ cert: config.tlsCert, key: config.tlsKey, clientCa: config.tlsClientCa }) : null;
+  const tls =
+    config.tlsCert && config.tlsKey
+      ? new TlsSource({ cert: config.tlsCert, key: config.tlsKey, clientCa: config.tlsClientCa }, (err) => log.error({ err }, 'TLS files changed but cannot be used yet; keeping the previous certificate'))
+      : null;
   const token = authTokenOf(config);
   const auth = token ? new BearerAuth(token) : null;
   if (config.telemetryEndpoint && isOwnReceiver(config.telemetryEndpoint, grpcAddr))
@@ -171,7 +176,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   let grpc: GrpcReceiver;
   try {
-    grpc = await GrpcReceiver.start({ ...grpcAddr, maxMessageBytes: config.maxMessageBytes, credentials: grpcCredentials(tls), auth }, deps, log);
+    grpc = await GrpcReceiver.start({ ...grpcAddr, maxMessageBytes: config.maxMessageBytes, credentials: tls ? tls.grpcCredentials() : ServerCredentials.createInsecure(), auth }, deps, log);
     await http.start();
   } catch (err) {
     forward?.close();
@@ -196,6 +201,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         });
   const self = config.telemetryEndpoint ? startSelfTelemetry(config.telemetryEndpoint, metrics.registry, { host: grpcAddr.host, port: grpc.port }, config.telemetryIntervalMs) : null;
   ready = true;
+  tls?.watch(config.tlsReloadIntervalMs);
   snapshot.start();
   // The model may need building on a first start: ingest does not wait for it.
   const embeddingStarted = config.embed
@@ -207,9 +213,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       )
     : Promise.resolve();
   const exposed = [grpcAddr.host, httpAddr.host].filter((h) => !isLoopback(h));
-  if (exposed.length && !auth && !tls?.ca)
+  if (exposed.length && !auth && !tls?.mutual)
     log.warn({ listen: exposed }, 'listening beyond loopback with no bearer token and no client certificates: anyone who can reach it can export and query');
-  log.info({ grpc: `${grpcAddr.host}:${grpc.port}`, http: `${httpAddr.host}:${http.port}`, tls: tls !== null, mtls: tls?.ca != null, auth: auth !== null }, 'orb-learn ready');
+  log.info({ grpc: `${grpcAddr.host}:${grpc.port}`, http: `${httpAddr.host}:${http.port}`, tls: tls !== null, mtls: tls?.mutual === true, auth: auth !== null }, 'orb-learn ready');
 
   let stopping: Promise<void> | null = null;
   return {
@@ -226,6 +232,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         ready = false;
         log.info('stopping: refusing new requests, finishing in-flight ones');
         await Promise.all([grpc.stop(config.shutdownGraceMs), http.stop(config.shutdownGraceMs)]);
+        tls?.stop();
         await archive?.stop();
         await queue.drain();
         await snapshot.stop();

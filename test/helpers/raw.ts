@@ -3,7 +3,8 @@
 import { Client, credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { request } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { ExportTraceServiceRequest, ExportTraceServiceResponse, RetryInfo, RpcStatus, TRACE_EXPORT_PATH } from '../../src/receiver/wire.js';
+import { retryDelaySeconds as statusRetryDelay } from '../../src/receiver/codec.js';
+import { ExportTraceServiceRequest, ExportTraceServiceResponse, RpcStatus, TRACE_EXPORT_PATH } from '../../src/receiver/wire.js';
 
 export function encodeRequest(obj: Record<string, unknown>): Buffer {
   return Buffer.from(ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(obj)).finish());
@@ -68,13 +69,7 @@ export async function grpcExport(address: string, body: Buffer, opts: GrpcClient
 
 /** The back-off a gRPC error asks for, read from grpc-status-details-bin → google.rpc.RetryInfo. */
 export function retryDelaySeconds(err: ServiceError): number | undefined {
-  const bin = err.metadata?.get('grpc-status-details-bin')[0];
-  if (!bin) return undefined;
-  const status = RpcStatus.decode(bin as Buffer) as unknown as { details: { type_url: string; value: Uint8Array }[] };
-  const d = status.details.find((x) => x.type_url.endsWith('google.rpc.RetryInfo'));
-  if (!d) return undefined;
-  const info = RetryInfo.toObject(RetryInfo.decode(d.value), { longs: Number }) as { retryDelay?: { seconds?: number } };
-  return info.retryDelay?.seconds ?? 0;
+  return statusRetryDelay(err.metadata?.get('grpc-status-details-bin')[0]);
 }
 
 export interface HttpOutcome {

@@ -102,6 +102,45 @@ describe('mTLS', () => {
   });
 });
 
+describe('certificate rotation', () => {
+  it('serves a rotated certificate to new gRPC and HTTPS connections, and skips a half-written rotation', async () => {
+    const { copyFileSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const oldCerts = makeCerts(tempDir('orb-certs-'));
+    const newCerts = makeCerts(tempDir('orb-certs-'));
+    const live = tempDir('orb-live-certs-');
+    const cert = join(live, 'tls.crt');
+    const key = join(live, 'tls.key');
+    copyFileSync(oldCerts.serverCert, cert);
+    copyFileSync(oldCerts.serverKey, key);
+    const t = await startTestServer({ tlsCert: cert, tlsKey: key, tlsReloadIntervalMs: 100 });
+    const trusts = async (c: TestCerts) => {
+      const ca = c.read(c.ca);
+      const g = await grpcExport(`127.0.0.1:${t.server.grpcPort}`, body(), { credentials: credentials.createSsl(ca) });
+      const h = await httpPost(`https://127.0.0.1:${t.server.httpPort}/healthz`, Buffer.alloc(0), {}, 'GET', { ca, agent: false }).then((r) => r.status, () => 0);
+      return { grpc: g.error === undefined, https: h === 200 };
+    };
+    const settle = () => new Promise((r) => setTimeout(r, 400));
+    try {
+      assert.deepEqual(await trusts(oldCerts), { grpc: true, https: true });
+      assert.deepEqual(await trusts(newCerts), { grpc: false, https: false });
+      // Half a rotation: the new certificate beside the old key. Refused, the old pair stays in use.
+      copyFileSync(newCerts.serverCert, cert);
+      await settle();
+      assert.deepEqual(await trusts(oldCerts), { grpc: true, https: true }, 'a mismatched pair is not taken');
+      copyFileSync(newCerts.serverKey, key);
+      await settle();
+      assert.deepEqual(await trusts(newCerts), { grpc: true, https: true }, 'the new pair is served');
+      assert.deepEqual(await trusts(oldCerts), { grpc: false, https: false });
+      writeFileSync(key, 'not a key');
+      await settle();
+      assert.deepEqual(await trusts(newCerts), { grpc: true, https: true }, 'garbage is not taken either');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('the query API cannot reach beyond the data', () => {
   let t: TestServer;
   before(async () => {

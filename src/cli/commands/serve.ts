@@ -45,6 +45,7 @@ export const SERVE_FLAGS: SettingFlag[] = [
   ['tlsCert', 'PEM', 'serve gRPC and HTTP over TLS with this certificate (with --tls-key)'],
   ['tlsKey', 'PEM', 'private key of --tls-cert'],
   ['tlsClientCa', 'PEM', 'require client certificates signed by this CA (mTLS)'],
+  ['tlsReloadIntervalMs', 'MS', 'check the TLS files this often and use a rotated certificate for new connections; 0 = never (default 60000)'],
   ['authToken', 'TOKEN', 'require Authorization: Bearer TOKEN on exports and queries (env ORB_AUTH_TOKEN)'],
   ['authTokenFile', 'FILE', 'read the bearer token from a file'],
   ['telemetryEndpoint', 'URL', "export orb-learn's own traces and metrics over OTLP/gRPC (off by default)"],
