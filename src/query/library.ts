@@ -362,14 +362,19 @@ export class QueryLibrary {
         await conn.run(`CREATE OR REPLACE TEMP VIEW all_feedback AS SELECT * FROM ${feedbackSource(this.archiveDir)}`);
       }
       const statement = await readOnlySelect(conn, p.query);
-      const reader = await conn.runAndRead(statement);
-      await reader.readUntil(p.max_rows + 1);
+      // The caller's SQL failing (a refused file, a bad cast) is a 400, not our 500.
+      const reader = await conn.runAndRead(statement).catch(userSqlError);
+      await reader.readUntil(p.max_rows + 1).catch(userSqlError);
       const all = (reader.getRowObjectsJS() as Record<string, unknown>[]).map(plainRow);
       const rows = all.slice(0, p.max_rows);
       const notes = all.length > p.max_rows ? [`truncated at ${p.max_rows} rows`] : [];
       return { rows, notes, explain: explain ? await explainAnalyze(conn, { text: statement, values: [] }) : undefined };
     });
   }
+}
+
+function userSqlError(err: unknown): never {
+  throw new InvalidInputError(`sql: ${(err as Error).message}`, { cause: err });
 }
 
 async function explainAnalyze(conn: DuckDBConnection, sql: Sql): Promise<string> {

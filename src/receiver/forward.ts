@@ -37,7 +37,13 @@ export function parseHeaders(spec: string): Record<string, string> {
     if (i <= 0) throw new Error(`forward header "${part.trim()}": expected key=value`);
     const key = part.slice(0, i).trim().toLowerCase();
     if (!/^[0-9a-z_.-]+$/.test(key) || key.startsWith('grpc-')) throw new Error(`forward header "${key}": not a usable metadata key`);
-    out[key] = decodeURIComponent(part.slice(i + 1).trim());
+    let value: string;
+    try {
+      value = decodeURIComponent(part.slice(i + 1).trim());
+    } catch {
+      throw new Error(`forward header "${key}": malformed percent-encoding`);
+    }
+    out[key] = value;
   }
   return out;
 }
@@ -69,24 +75,37 @@ export class Forwarder {
   readonly target: string;
   private readonly client: Client;
   private readonly timeoutMs: number;
-  private readonly headers: Record<string, string>;
+  private readonly metadata: Metadata;
 
   constructor(o: ForwardOptions) {
     this.target = o.target;
     this.timeoutMs = o.timeoutMs ?? 10_000;
-    this.headers = o.headers ?? {};
+    // Built once, here: a header grpc-js cannot send fails the start, not every forward.
+    this.metadata = new Metadata();
+    for (const [k, v] of Object.entries(o.headers ?? {})) {
+      try {
+        this.metadata.set(k, v);
+      } catch (err) {
+        throw new Error(`forward header "${k}": ${(err as Error).message}`);
+      }
+    }
     const max = o.maxMessageBytes ?? 16 * 1024 * 1024;
     this.client = new Client(o.target, channelCredentials(o), {
       'grpc.max_send_message_length': max,
       'grpc.max_receive_message_length': max,
+      // grpc-js backs off up to 120 s by default: a downstream that is back would wait that long.
+      'grpc.initial_reconnect_backoff_ms': 250,
+      'grpc.max_reconnect_backoff_ms': 2000,
       ...((o.compression ?? 'gzip') === 'gzip' ? { 'grpc.default_compression_algorithm': 2 } : {}),
     });
   }
 
-  /** Sends an ExportTraceServiceRequest as protobuf bytes; resolves with the downstream's partial success. */
-  forward(body: Buffer): Promise<ForwardResult> {
-    const metadata = new Metadata();
-    for (const [k, v] of Object.entries(this.headers)) metadata.set(k, v);
+  /**
+   * Sends an ExportTraceServiceRequest as protobuf bytes; resolves with the downstream's partial
+   * success. `deadline` (ms since the epoch) is the upstream's: past it, nobody waits for the answer.
+   */
+  forward(body: Buffer, deadline = Infinity): Promise<ForwardResult> {
+    const metadata = this.metadata.clone();
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
         TRACE_EXPORT_PATH,
@@ -94,7 +113,7 @@ export class Forwarder {
         (b: Buffer) => b,
         body,
         metadata,
-        { deadline: Date.now() + this.timeoutMs },
+        { deadline: Math.min(Date.now() + this.timeoutMs, deadline) },
         (err: ServiceError | null, response?: Buffer) => {
           if (err) return reject(downstreamError(this.target, err));
           try {

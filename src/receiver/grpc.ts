@@ -30,6 +30,11 @@ const TRACE_SERVICE: ServiceDefinition = {
   },
 };
 
+/** The caller's deadline in ms since the epoch (Infinity when it set none). */
+function deadlineMs(d: Date | number): number {
+  return d instanceof Date ? d.getTime() : d;
+}
+
 export class GrpcReceiver {
   private constructor(
     private readonly server: Server,
@@ -45,7 +50,7 @@ export class GrpcReceiver {
       Export(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) {
         Promise.resolve()
           .then(() => opts.auth?.check(call.metadata.get('authorization').map(String)))
-          .then(() => handleExportBytes(call.request, 'protobuf', 'grpc', deps))
+          .then(() => handleExportBytes(call.request, 'protobuf', 'grpc', deps, deadlineMs(call.getDeadline())))
           .then(
           (r) => {
             deps.metrics.requests.inc({ transport: 'grpc', outcome: r.partial ? 'partial' : 'ok' });

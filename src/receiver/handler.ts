@@ -44,10 +44,10 @@ async function commitConverted(c: ConvertedRequest, transport: string, deps: Exp
 const tracer = trace.getTracer(SELF_SCOPE);
 
 /** Bytes in, bytes out: the whole export for a transport that has already framed the body. */
-export function handleExportBytes(body: Buffer, enc: Encoding, transport: string, deps: ExportDeps): Promise<{ body: Buffer; partial: boolean }> {
+export function handleExportBytes(body: Buffer, enc: Encoding, transport: string, deps: ExportDeps, deadline = Infinity): Promise<{ body: Buffer; partial: boolean }> {
   // orb-learn's own span (a no-op unless self-telemetry is on); it never carries execution.* keys.
   return tracer.startActiveSpan('orb-learn export', { attributes: { 'orb.transport': transport, 'orb.encoding': enc, 'orb.request_bytes': body.length } }, (span) =>
-    exportBytes(body, enc, transport, deps).then(
+    exportBytes(body, enc, transport, deps, deadline).then(
       (r) => {
         span.setAttribute('orb.partial_success', r.partial);
         span.end();
@@ -63,14 +63,14 @@ export function handleExportBytes(body: Buffer, enc: Encoding, transport: string
   );
 }
 
-async function exportBytes(body: Buffer, enc: Encoding, transport: string, deps: ExportDeps): Promise<{ body: Buffer; partial: boolean }> {
+async function exportBytes(body: Buffer, enc: Encoding, transport: string, deps: ExportDeps, deadline: number): Promise<{ body: Buffer; partial: boolean }> {
   const own = await deps.decode(body, enc, (deps.now ?? (() => new Date()))()).then((c) => commitConverted(c, transport, deps));
   if (!deps.forward) return { body: encodeResponse(own, enc), partial: own.partialSuccess !== undefined };
   // Committed first, forwarded second: a request we cannot take now (full queue) never reaches
   // the downstream, so the upstream's retry does not duplicate it in trace storage; and a retry
   // after a downstream failure is a no-op here (idempotent on task_id).
   const wire = enc === 'protobuf' ? body : Buffer.from(ExportTraceServiceRequest.encode(decodeJson(body) as never).finish());
-  const downstream = await deps.forward.forward(wire);
+  const downstream = await deps.forward.forward(wire, deadline);
   // Spans we failed to learn from still reached trace storage: only the downstream's rejections
   // are rejections; ours become a warning (rejected_spans 0 with a message, as OTLP allows).
   const messages = [downstream.errorMessage, own.partialSuccess?.errorMessage].filter((m) => m);

@@ -3,6 +3,7 @@
 // the HTTPS server (setSecureContext). A half-written rotation (a key that does not match its
 // certificate, a missing file) is logged and skipped; the old material stays in use until the
 // files agree again.
+import { X509Certificate } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { experimental, ServerCredentials } from '@grpc/grpc-js';
@@ -27,6 +28,13 @@ function load(files: TlsFiles): TlsMaterial {
   const m = readTls(files);
   try {
     createSecureContext({ cert: m.cert, key: m.key, ...(m.ca ? { ca: m.ca } : {}) });
+    // createSecureContext takes a truncated CA without a word; every block must parse.
+    if (m.ca) {
+      const blocks = m.ca.toString('utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+      if (blocks.length === 0) throw new Error(`client CA ${files.clientCa}: no PEM certificate`);
+      for (const b of blocks) new X509Certificate(b);
+      if (m.ca.toString('utf8').split('-----BEGIN').length - 1 !== blocks.length) throw new Error(`client CA ${files.clientCa}: an incomplete PEM block`);
+    }
   } catch (err) {
     throw new Error(`TLS ${files.cert} / ${files.key}: ${(err as Error).message}`);
   }

@@ -20,7 +20,7 @@ import { DecodePool } from '../receiver/decode-pool.js';
 import { Forwarder, parseHeaders } from '../receiver/forward.js';
 import type { ExportDeps } from '../receiver/handler.js';
 import { Store } from '../store/db.js';
-import { defaultSnapshotPath, SnapshotPublisher } from '../store/snapshot.js';
+import { defaultSnapshotPath, snapshotStagingDir, SnapshotPublisher } from '../store/snapshot.js';
 import { startArchiveSchedule } from '../store/archive.js';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../telemetry/log.js';
@@ -82,8 +82,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     : null;
   const store = await Store.open({
     path: config.db,
-    // The query API's SQL may read the data (database, snapshot, archive) and nothing else on the host.
-    fileAccess: [dirname(config.db), dirname(snapshotPath), archiveDir],
+    // The query API's SQL may read the data (database, snapshot, archive) and nothing else on the
+    // host, not even the files beside the database (the working folder, with --db NAME).
+    fileAccess: { directories: [archiveDir, snapshotStagingDir(snapshotPath)], files: [config.db, `${config.db}.wal`, snapshotPath] },
     threads: config.dbThreads,
     checkpointThreshold: config.dbCheckpointThreshold,
     summaryIntervalMs: config.summaryIntervalMs,
@@ -174,11 +175,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   policyRoutes(http, store, () => snapshot.markChanged());
 
-  let grpc: GrpcReceiver;
+  let grpc: GrpcReceiver | undefined;
   try {
     grpc = await GrpcReceiver.start({ ...grpcAddr, maxMessageBytes: config.maxMessageBytes, credentials: tls ? tls.grpcCredentials() : ServerCredentials.createInsecure(), auth }, deps, log);
     await http.start();
   } catch (err) {
+    await grpc?.stop(0);
     forward?.close();
     await pool?.close();
     readPool.close();

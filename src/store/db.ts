@@ -16,19 +16,20 @@ export interface StoreOptions {
   summaryIntervalMs?: number;
   onSummaryError?(err: unknown): void;
   /**
-   * Given, DuckDB may touch files only in these directories (besides its own) and the setting is
+   * Given, DuckDB may touch only these folders and files (the database's own included) and the setting is
    * fixed: a SELECT from the query API then cannot read the host's files (read_text, glob, ...).
    */
-  fileAccess?: string[];
+  fileAccess?: { directories: string[]; files: string[] };
 }
 
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
-/** Confines DuckDB's file access to `dirs`, for the life of the instance. */
-async function confine(conn: DuckDBConnection, dirs: string[]): Promise<void> {
-  const list = [...new Set(dirs.map((d) => `${resolve(d)}${sep}`))];
-  await conn.run(`SET allowed_directories = [${list.map(sqlString).join(', ')}]`);
-  // Once off, DuckDB refuses to turn external access back on or to widen the list while it runs.
+/** Confines DuckDB's file access to these folders and files, for the life of the instance. */
+async function confine(conn: DuckDBConnection, access: { directories: string[]; files: string[] }): Promise<void> {
+  const list = (xs: string[]) => `[${[...new Set(xs)].map(sqlString).join(', ')}]`;
+  await conn.run(`SET allowed_directories = ${list(access.directories.map((d) => `${resolve(d)}${sep}`))}`);
+  await conn.run(`SET allowed_paths = ${list(access.files.map((f) => resolve(f)))}`);
+  // Once off, DuckDB refuses to turn external access back on or to widen the lists while it runs.
   // (lock_configuration would also stop COPY FROM DATABASE, which the snapshot uses.)
   await conn.run('SET enable_external_access = false');
 }

@@ -4,9 +4,14 @@
 // the published snapshot atomically (rename), so a reader never sees a half-written file.
 import { fsyncPath } from './fsync.js';
 import { mergeJournalInto } from './writer.js';
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+
+/** Where a snapshot is written before it is renamed into place: its own folder, beside the snapshot. */
+export function snapshotStagingDir(path: string): string {
+  return join(dirname(path), '.orb-snapshot-staging');
+}
 
 export function defaultSnapshotPath(db: string): string {
   return `${db.replace(/\.duckdb$/, '')}.snapshot.duckdb`;
@@ -59,7 +64,8 @@ export class SnapshotPublisher {
   private async copy(): Promise<SnapshotInfo> {
     this.changed = false;
     const started = performance.now();
-    const tmp = `${this.path}.tmp-${process.pid}`;
+    mkdirSync(snapshotStagingDir(this.path), { recursive: true });
+    const tmp = join(snapshotStagingDir(this.path), `${basename(this.path)}.tmp-${process.pid}`);
     for (const f of [tmp, `${tmp}.wal`]) rmSync(f, { force: true });
     const source = String((await this.conn.runAndReadAll('SELECT current_database()')).getRows()[0]![0]);
     await this.conn.run(`ATTACH ${quote(tmp)} AS orb_snapshot`);

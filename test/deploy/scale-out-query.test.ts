@@ -75,11 +75,12 @@ describe('querying across scale-out instances (collector-config/README.md)', () 
       await t.rows('CHECKPOINT');
       mkdirSync(join(dir, 'snapshots'), { recursive: true });
       copyFileSync(join(t.dir, 'learning.duckdb'), join(dir, 'snapshots', `orb-learn-${i}.duckdb`));
-      // An archive: one Parquet folder per instance. The server's DuckDB may write only beside its
-      // own database, so the file is written there and then gathered into the analyst's folder.
+      // An archive: one Parquet folder per instance. The server's DuckDB may write only into its
+      // own archive folder, so the file is written there and then gathered into the analyst's folder.
       mkdirSync(join(dir, 'archive', `orb-learn-${i}`, 'executions'), { recursive: true });
-      await t.rows(`COPY executions TO '${join(t.dir, 'part-0.parquet')}' (FORMAT parquet)`);
-      copyFileSync(join(t.dir, 'part-0.parquet'), join(dir, 'archive', `orb-learn-${i}`, 'executions', 'part-0.parquet'));
+      mkdirSync(join(t.dir, 'archive'), { recursive: true });
+      await t.rows(`COPY executions TO '${join(t.dir, 'archive', 'part-0.parquet')}' (FORMAT parquet)`);
+      copyFileSync(join(t.dir, 'archive', 'part-0.parquet'), join(dir, 'archive', `orb-learn-${i}`, 'executions', 'part-0.parquet'));
     }
   });
 

@@ -141,6 +141,29 @@ describe('certificate rotation', () => {
   });
 });
 
+describe('TLS files that cannot be used', () => {
+  it('keeps the old material when a rotated client CA is truncated or the pair does not match', async () => {
+    const { copyFileSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { TlsSource } = await import('../../src/receiver/tls-source.js');
+    const c = makeCerts(tempDir('orb-certs-'));
+    const live = tempDir('orb-live-certs-');
+    const ca = join(live, 'ca.pem');
+    copyFileSync(c.ca, ca);
+    const errors: string[] = [];
+    const src = new TlsSource({ cert: c.serverCert, key: c.serverKey, clientCa: ca }, (err) => errors.push((err as Error).message));
+    const before = src.current.ca;
+    writeFileSync(ca, readFileSync(c.ca).subarray(0, 300));
+    assert.equal(src.reload(), false);
+    assert.match(errors.at(-1)!, /incomplete PEM block|no PEM certificate|client CA/);
+    assert.deepEqual(src.current.ca, before, 'the old CA stays in use');
+    copyFileSync(c.ca, ca);
+    writeFileSync(ca, Buffer.concat([readFileSync(c.ca), Buffer.from('\n')]));
+    assert.equal(src.reload(), true, 'a good file is taken again');
+    assert.throws(() => new TlsSource({ cert: c.serverCert, key: c.clientKey }), /key values mismatch|TLS/);
+  });
+});
+
 describe('the query API cannot reach beyond the data', () => {
   let t: TestServer;
   before(async () => {
@@ -150,7 +173,9 @@ describe('the query API cannot reach beyond the data', () => {
   const sql = (q: string) => httpPost(`${t.httpUrl}/v1/query/sql?query=${encodeURIComponent(q)}`, Buffer.alloc(0), { authorization: `Bearer ${TOKEN}` }, 'GET');
 
   it('refuses SQL that reads host files, lists directories or writes, with 400', async () => {
-    for (const q of [`SELECT content FROM read_text('/etc/hostname')`, `SELECT * FROM glob('/proc/self/*')`, `SELECT * FROM read_csv('/etc/passwd')`, `SELECT * FROM read_blob('${t.dir}/../../etc/hostname')`]) {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(`${t.dir}/.env`, 'API_KEY=hunter2\n'); // beside the database: the working folder with --db NAME
+    for (const q of [`SELECT content FROM read_text('${t.dir}/.env')`, `SELECT * FROM glob('${t.dir}/*')`, `SELECT content FROM read_text('/etc/hostname')`, `SELECT * FROM glob('/proc/self/*')`, `SELECT * FROM read_csv('/etc/passwd')`, `SELECT * FROM read_blob('${t.dir}/../../etc/hostname')`]) {
       const r = await sql(q);
       assert.equal(r.status, 400, `${q}: ${r.body.toString()}`);
       assert.match((JSON.parse(r.body.toString()) as { message: string }).message, /Permission Error|file system operations are disabled/, q);
@@ -161,6 +186,8 @@ describe('the query API cannot reach beyond the data', () => {
     }
     const ok = await sql('SELECT count(*) AS n FROM executions');
     assert.equal(ok.status, 200, 'the data itself stays readable');
+    const failing = await sql(`SELECT CAST('x' AS INTEGER)`);
+    assert.equal(failing.status, 400, 'an error in the caller\'s SQL is theirs, not a 500');
   });
 
   it('keeps the confinement for the life of the process: not even a direct connection can widen it', async () => {
@@ -189,6 +216,29 @@ describe('listeners and settings', () => {
     assert.match(c.http, /^127\.0\.0\.1:/);
     assert.throws(() => loadConfig({ flags: { tlsCert: '/x.pem' } }), /tlsKey.*tlsCert and tlsKey go together/);
     assert.throws(() => loadConfig({ flags: { authToken: 'short' } }), /authToken.*at least 16 characters/);
+  });
+
+  it('a start that fails (HTTP port taken) leaves nothing listening or open', async () => {
+    const { createServer } = await import('node:net');
+    const free = async () => {
+      const srv = createServer();
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      const port = (srv.address() as { port: number }).port;
+      return { port, srv };
+    };
+    const taken = await free();
+    const g = await free();
+    await new Promise((r) => g.srv.close(r));
+    await assert.rejects(startTestServer({ grpc: `127.0.0.1:${g.port}`, http: `127.0.0.1:${taken.port}` }), /EADDRINUSE/);
+    const again = createServer();
+    await new Promise<void>((resolve, reject) => again.once('error', reject).listen(g.port, '127.0.0.1', resolve));
+    await new Promise((r) => again.close(r));
+    await new Promise((r) => taken.srv.close(r));
+  });
+
+  it('refuses forward headers grpc-js could not send, at start', async () => {
+    await assert.rejects(startTestServer({ forward: '127.0.0.1:9', forwardHeaders: 'x-key=caf%C3%A9' }), /forward header "x-key"/);
+    await assert.rejects(startTestServer({ forward: '127.0.0.1:9', forwardHeaders: 'x-key=%zz' }), /malformed percent-encoding/);
   });
 
   it('refuse to start on an empty or short token file instead of turning auth off', async () => {
