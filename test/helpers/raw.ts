@@ -30,6 +30,8 @@ export interface GrpcClientOptions {
   maxSend?: number;
   credentials?: ChannelCredentials;
   token?: string;
+  /** The call's deadline from now (default 15 s). */
+  deadlineMs?: number;
 }
 
 export function grpcClient(address: string, opts: GrpcClientOptions = {}): GrpcExportClient {
@@ -50,7 +52,7 @@ export function grpcClient(address: string, opts: GrpcClientOptions = {}): GrpcE
             if (opts.token) m.set('authorization', `Bearer ${opts.token}`);
             return m;
           })(),
-          { deadline: Date.now() + 15_000 },
+          { deadline: Date.now() + (opts.deadlineMs ?? 15_000) },
           (error, response) => resolve(error ? { error } : { response: response! }),
         );
       }),

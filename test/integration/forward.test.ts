@@ -103,7 +103,7 @@ describe('in-line mode with the downstream down', () => {
 /** A plain OTLP/gRPC sink written here: answers each export as `answer` says, records what it got. */
 interface Sink {
   port: number;
-  calls: { body: Buffer; metadata: Metadata; at: number }[];
+  calls: { body: Buffer; metadata: Metadata; at: number; cancelledAt?: number }[];
   answer: (call: ServerUnaryCall<Buffer, Buffer>) => Promise<Partial<ServiceError> | null>;
   close(): void;
 }
@@ -115,7 +115,9 @@ async function startSink(creds = ServerCredentials.createInsecure()): Promise<Si
     { Export: { path: TRACE_EXPORT_PATH, requestStream: false, responseStream: false, requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b } },
     {
       Export: (call: ServerUnaryCall<Buffer, Buffer>, cb: (e: Partial<ServiceError> | null, r?: Buffer) => void) => {
-        sink.calls.push({ body: call.request, metadata: call.metadata, at: Date.now() });
+        const record: Sink['calls'][number] = { body: call.request, metadata: call.metadata, at: Date.now() };
+        sink.calls.push(record);
+        call.on('cancelled', () => (record.cancelledAt = Date.now()));
         void sink.answer(call).then((err) => (err ? cb(err) : cb(null, Buffer.alloc(0))));
       },
     },
@@ -186,6 +188,17 @@ describe('in-line mode: acknowledgement and downstream statuses', () => {
       assert.equal(h.headers['retry-after'], c.retry === undefined ? undefined : String(c.retry));
     });
   }
+
+  it("gives up on the downstream when the upstream's deadline passes, instead of forwarding into the void", async () => {
+    sink.answer = () => new Promise((r) => setTimeout(() => r(null), 3000));
+    const started = Date.now();
+    const out = await grpcExport(`127.0.0.1:${inline.server.grpcPort}`, oneExecution('a100000000000001'), { deadlineMs: 1000 });
+    assert.equal(out.error?.code, status.DEADLINE_EXCEEDED);
+    const call = sink.calls.at(-1)!;
+    for (let i = 0; i < 30 && call.cancelledAt === undefined; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(call.cancelledAt !== undefined, 'the forwarded call was cancelled');
+    assert.ok(call.cancelledAt - started < 2000, `cancelled ${call.cancelledAt - started} ms after the upstream's call began (deadline 1 s; the downstream answers after 3 s)`);
+  });
 
   it('answers 400 to a malformed OTLP/JSON body, forwards nothing, and keeps serving', async () => {
     sink.answer = async () => null;
