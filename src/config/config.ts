@@ -14,6 +14,9 @@ const hostPort = z
 
 const int = (min: number) => z.coerce.number().int().min(min);
 
+/** A boolean from a flag, a file or the environment: true/false/1/0 as text too. */
+export const boolish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
+
 const Settings = z.strictObject({
   db: z.string().min(1).default('./data/learning.duckdb'),
   grpc: hostPort.default('127.0.0.1:4317'),
@@ -36,10 +39,7 @@ const Settings = z.strictObject({
   /** Worker threads that decode and validate exports; 0 decodes on the main thread. */
   decodeThreads: int(0).default(1),
   /** Embed every execution off the ack path (needs a model: the offline one at least). */
-  embed: z
-    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
-    .transform((v) => v === true || v === 'true' || v === '1')
-    .default(true),
+  embed: boolish.default(true),
   /** A sentence-transformers ONNX export (model.onnx or onnx/model.onnx, tokenizer.json). */
   modelDir: z.string().min(1).optional(),
   modelCacheDir: z.string().min(1).optional(),
@@ -68,10 +68,7 @@ const Settings = z.strictObject({
   /** In-line mode: forward every request, unchanged, to this OTLP/gRPC endpoint before acknowledging. */
   forward: hostPort.optional(),
   /** TLS to the downstream, verified against the system roots (or forwardCa). */
-  forwardTls: z
-    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
-    .transform((v) => v === true || v === 'true' || v === '1')
-    .default(false),
+  forwardTls: boolish.default(false),
   /** PEM CA that signed the downstream's certificate; implies TLS. */
   forwardCa: z.string().min(1).optional(),
   /** PEM client certificate and key, for a downstream that wants mTLS; implies TLS. */

@@ -31,6 +31,11 @@ export async function openQueries(o: OpenQueriesOptions): Promise<OpenQueries> {
   const store = await Store.open({ path: o.db });
   const pool = await ReadPool.open(() => store.connect(), o.connections ?? 1, o.timeoutMs ?? 10_000);
   let vectors: { index: VectorIndex; embedder: OnnxEmbedder } | null = null;
+  const close = async () => {
+    await vectors?.embedder.close();
+    pool.close();
+    await store.close();
+  };
   try {
     if (o.vectors ?? true) {
       const embedder = await OnnxEmbedder.load(await resolveModel(modelOptions(o)), { threads: 2 });
@@ -38,18 +43,9 @@ export async function openQueries(o: OpenQueriesOptions): Promise<OpenQueries> {
       await pool.use((conn) => vectors!.index.load(conn));
     }
   } catch (err) {
-    await vectors?.embedder.close();
-    pool.close();
-    await store.close();
+    await close();
     throw err;
   }
   const library = new QueryLibrary(pool, () => vectors, o.archiveDir ?? join(dirname(o.db), 'archive'), undefined, { lexicalWeight: o.lexicalWeight });
-  return {
-    library,
-    async close() {
-      await vectors?.embedder.close();
-      pool.close();
-      await store.close();
-    },
-  };
+  return { library, close };
 }

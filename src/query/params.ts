@@ -1,6 +1,7 @@
 // The parameters of every query: one zod schema each, shared by the HTTP API (query strings),
 // the CLI (flags) and code. Strings are coerced, so "?days=7" and `--days 7` both work.
 import { z } from 'zod';
+import { boolish } from '../config/config.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
@@ -8,7 +9,7 @@ const text = z.string().trim().min(1, 'must not be empty');
 const optionalText = z.string().trim().min(1).optional();
 /** Ranking: score = (1 − w)·cosine + w·BM25/max BM25; 0 is cosine alone. Default: the library's. */
 const lexicalWeight = num(0, 1).optional();
-const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1').default(false);
+const flag = boolish.default(false);
 
 export const QUERY_PARAMS = {
   similar: z.strictObject({

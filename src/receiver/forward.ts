@@ -2,10 +2,10 @@
 // acknowledged upstream only when the downstream has acknowledged it too. A downstream failure
 // becomes a status that makes the upstream retry (unless the data itself was refused); our own
 // writes are idempotent, so the retry stores nothing twice.
-import { readFileSync } from 'node:fs';
 import { Client, credentials, Metadata, status as GrpcStatus, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { InvalidInputError, RetryableError, TooLargeError } from '../errors.js';
 import { retryDelaySeconds } from './codec.js';
+import { readPem } from './security.js';
 import { ExportTraceServiceResponse, TRACE_EXPORT_PATH } from './wire.js';
 
 export interface ForwardResult {
@@ -50,14 +50,7 @@ export function parseHeaders(spec: string): Record<string, string> {
 
 function channelCredentials(o: ForwardOptions): ChannelCredentials {
   if (!o.tls && !o.ca && !o.clientCert) return credentials.createInsecure();
-  const read = (what: string, path: string | undefined) => {
-    if (!path) return null;
-    try {
-      return readFileSync(path);
-    } catch (err) {
-      throw new Error(`forward ${what} ${path}: ${(err as Error).message}`);
-    }
-  };
+  const read = (what: string, path: string | undefined) => (path ? readPem(`forward ${what}`, path) : null);
   return credentials.createSsl(read('CA', o.ca), read('client key', o.clientKey), read('client certificate', o.clientCert));
 }
 

@@ -18,15 +18,21 @@ export interface TlsMaterial {
   ca: Buffer | null;
 }
 
+/** A PEM file's bytes; a missing or unreadable file names what it was for. */
+export function readPem(what: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`${what} ${path}: ${(err as Error).message}`);
+  }
+}
+
 export function readTls(files: TlsFiles): TlsMaterial {
-  const read = (what: string, path: string) => {
-    try {
-      return readFileSync(path);
-    } catch (err) {
-      throw new Error(`TLS ${what} ${path}: ${(err as Error).message}`);
-    }
+  return {
+    cert: readPem('TLS certificate', files.cert),
+    key: readPem('TLS key', files.key),
+    ca: files.clientCa ? readPem('TLS client CA', files.clientCa) : null,
   };
-  return { cert: read('certificate', files.cert), key: read('key', files.key), ca: files.clientCa ? read('client CA', files.clientCa) : null };
 }
 
 // Under mTLS the handshake asks for a client certificate but does not refuse one that is missing:

@@ -89,13 +89,14 @@ export function policyRoutes(http: HttpReceiver, store: Store, onChange: () => v
   };
 
   const adjust = async (url: URL) => {
-    const apply = param(url, 'apply', Flag);
+    const flag = param(url, 'apply', Flag);
+    const apply = flag === 'true' || flag === '1';
     const report = await serialized(async (conn) => {
       // Summaries are merged about once a second: merge now, so every committed execution counts.
       await store.writer.flushSummaries();
-      return adjustPolicies(conn, { apply: apply === 'true' || apply === '1' });
+      return adjustPolicies(conn, { apply });
     });
-    if (apply === 'true' || apply === '1') onChange();
+    if (apply) onChange();
     return json(200, report);
   };
 

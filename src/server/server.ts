@@ -25,7 +25,7 @@ import { startArchiveSchedule } from '../store/archive.js';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../telemetry/log.js';
 import { IngestMetrics } from '../telemetry/metrics.js';
-import { isOwnReceiver, startSelfTelemetry } from '../telemetry/self.js';
+import { refuseOwnReceiver, startSelfTelemetry } from '../telemetry/self.js';
 
 export interface RunningServer {
   readonly store: Store;
@@ -64,8 +64,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       : null;
   const token = authTokenOf(config);
   const auth = token ? new BearerAuth(token) : null;
-  if (config.telemetryEndpoint && isOwnReceiver(config.telemetryEndpoint, grpcAddr))
-    throw new Error(`telemetry endpoint ${config.telemetryEndpoint} is orb-learn's own receiver: it would learn from itself`);
+  // Checked again once the port is bound (a port of 0 is known only then).
+  if (config.telemetryEndpoint) refuseOwnReceiver(config.telemetryEndpoint, grpcAddr);
   const forwardHeaders = config.forwardHeaders ? parseHeaders(config.forwardHeaders) : {};
   const forward = config.forward
     ? new Forwarder({

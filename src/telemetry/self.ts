@@ -49,9 +49,11 @@ function bridgeMetrics(registry: Registry): void {
   }
 }
 
+const endpointUrl = (endpoint: string) => new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
+
 /** True when an OTLP endpoint is this process's own gRPC receiver (listening on host:port). */
 export function isOwnReceiver(endpoint: string, own: { host: string; port: number }): boolean {
-  const url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
+  const url = endpointUrl(endpoint);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   if (port !== own.port) return false;
@@ -59,9 +61,14 @@ export function isOwnReceiver(endpoint: string, own: { host: string; port: numbe
   return wildcard || isLoopback(host) || host === own.host;
 }
 
-export function startSelfTelemetry(endpoint: string, registry: Registry, own: { host: string; port: number }, intervalMs = 10_000): SelfTelemetry {
+/** Throws when the endpoint is orb-learn's own receiver: it would learn from itself. */
+export function refuseOwnReceiver(endpoint: string, own: { host: string; port: number }): void {
   if (isOwnReceiver(endpoint, own)) throw new Error(`telemetry endpoint ${endpoint} is orb-learn's own receiver: it would learn from itself`);
-  const url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
+}
+
+export function startSelfTelemetry(endpoint: string, registry: Registry, own: { host: string; port: number }, intervalMs = 10_000): SelfTelemetry {
+  refuseOwnReceiver(endpoint, own);
+  const url = endpointUrl(endpoint);
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({ 'service.name': 'orb-learn' }),
     traceExporter: new OTLPTraceExporter({ url: url.toString() }),
