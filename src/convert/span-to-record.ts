@@ -5,6 +5,7 @@ import { attributesToObject, int64ToBigInt, readAnyValue, type AttributeKind } f
 import { ExecutionRow, RECORD_FIELDS, ROW_FIELDS, type FieldKind, type FieldSpec } from './record.js';
 import type { FeedbackRow } from './feedback.js';
 import { convertFeedbackSpan, evaluationFeedback, isFeedbackSpan } from './span-to-feedback.js';
+import { boundRule } from './issues.js';
 import { deriveTaskId, isUuid, uuidV5 } from './task-id.js';
 import { STATUS_CODE_ERROR, type ExportTraceRequest, type KeyValue, type WireSpan } from './wire-types.js';
 
@@ -93,15 +94,8 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
       return issue.input === undefined ? `${attr}: required attribute is missing` : `${attr}: ${issue.message}`;
-    case 'too_small':
-      if (issue.origin === 'string') return `${attr}: ${issue.message}`;
-      return `${attr}: must be ${issue.inclusive === false ? '>' : '≥'} ${String(issue.minimum)}`;
-    case 'too_big':
-      return `${attr}: must be ${issue.inclusive === false ? '<' : '≤'} ${String(issue.maximum)}`;
-    case 'invalid_value':
-      return `${attr}: must be one of ${issue.values.map(String).join(', ')}`;
     default:
-      return `${attr}: ${issue.message}`;
+      return `${attr}: ${boundRule(issue) ?? issue.message}`;
   }
 }
 

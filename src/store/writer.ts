@@ -7,6 +7,7 @@ import type { ExecutionRow } from '../convert/record.js';
 import type { RejectedSpan } from '../convert/span-to-record.js';
 import type { FeedbackRow } from '../convert/feedback.js';
 import { dedupeExecutions, executionWrite, feedbackWrite, rejectedWrite, type Cell, type TableWrite } from './rows.js';
+import { inTransaction, sqlIdent, sqlString } from './sql.js';
 import { mergeClause, SUMMARY_TABLES, SummaryAccumulator, summarize, type SummaryDelta } from './summaries.js';
 
 export interface CommitBatch {
@@ -26,8 +27,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const DUPLICATE_KEY = /PRIMARY KEY or UNIQUE constraint violation|duplicate key/i;
 
-const q = (ident: string) => `"${ident.replaceAll('"', '""')}"`;
-
 /** Writes TableWrites in one transaction, never duplicating a key. */
 export class TableWriter {
   private readonly staged = new Set<string>();
@@ -37,8 +36,8 @@ export class TableWriter {
   private async stagingFor(w: { table: string; columns: readonly string[] }): Promise<string> {
     const name = `staging_${w.table}`;
     if (!this.staged.has(name)) {
-      const cols = w.columns.map(q).join(', ');
-      await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${q(name)} AS SELECT ${cols} FROM ${q(w.table)} LIMIT 0`);
+      const cols = w.columns.map(sqlIdent).join(', ');
+      await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${sqlIdent(name)} AS SELECT ${cols} FROM ${sqlIdent(w.table)} LIMIT 0`);
       this.staged.add(name);
     }
     return name;
@@ -74,11 +73,11 @@ export class TableWriter {
     }
     const staging = await this.stagingFor(w);
     await this.append(staging, 'main', 'temp', w.rows);
-    const cols = w.columns.map(q).join(', ');
+    const cols = w.columns.map(sqlIdent).join(', ');
     const res = await this.conn.runAndReadAll(
-      `INSERT INTO ${q(w.table)} (${cols}) SELECT ${cols} FROM temp.main.${q(staging)} ON CONFLICT DO NOTHING RETURNING ${q(w.key)}::VARCHAR`,
+      `INSERT INTO ${sqlIdent(w.table)} (${cols}) SELECT ${cols} FROM temp.main.${sqlIdent(staging)} ON CONFLICT DO NOTHING RETURNING ${sqlIdent(w.key)}::VARCHAR`,
     );
-    await this.conn.run(`DELETE FROM temp.main.${q(staging)}`);
+    await this.conn.run(`DELETE FROM temp.main.${sqlIdent(staging)}`);
     return new Set(res.getRows().map((r) => String(r[0])));
   }
 
@@ -88,30 +87,26 @@ export class TableWriter {
    * each round trip costs more than the statement. Inside a transaction.
    */
   async upsertStatements(deltas: readonly SummaryDelta[], catalog?: string): Promise<string[]> {
-    const target = (t: string) => (catalog ? `${q(catalog)}.main.${q(t)}` : q(t));
+    const target = (t: string) => (catalog ? `${sqlIdent(catalog)}.main.${sqlIdent(t)}` : sqlIdent(t));
     const statements: string[] = [];
     for (const d of deltas) {
       if (d.rows.length === 0) continue;
       const staging = await this.stagingFor(d);
       await this.append(staging, 'main', 'temp', d.rows);
-      const cols = d.columns.map(q).join(', ');
+      const cols = d.columns.map(sqlIdent).join(', ');
       statements.push(
-        `INSERT INTO ${target(d.table)} (${cols}) SELECT ${cols} FROM temp.main.${q(staging)} ON CONFLICT (${d.keys.map(q).join(', ')}) DO UPDATE SET ${d.merge}`,
-        `DELETE FROM temp.main.${q(staging)}`,
+        `INSERT INTO ${target(d.table)} (${cols}) SELECT ${cols} FROM temp.main.${sqlIdent(staging)} ON CONFLICT (${d.keys.map(sqlIdent).join(', ')}) DO UPDATE SET ${d.merge}`,
+        `DELETE FROM temp.main.${sqlIdent(staging)}`,
       );
     }
     return statements;
   }
 
   /** Runs `f` in a transaction; the statements it returns go to DuckDB with the COMMIT, in one call. */
-  async inTransaction(f: () => Promise<string[]>): Promise<void> {
-    await this.conn.run('BEGIN TRANSACTION');
-    try {
-      await this.conn.run([...(await f()), 'COMMIT'].join(';\n'));
-    } catch (err) {
-      await this.conn.run('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+  inTransaction(f: () => Promise<string[] | void>): Promise<void> {
+    return inTransaction(this.conn, async (last) => {
+      last.push(...((await f()) ?? []));
+    });
   }
 
   /** SQL that sets executions.user_rating / user_accepted from the latest feedback that has one. */
@@ -161,7 +156,7 @@ export class TableWriter {
 export type WithinTransaction = (inserted: (Set<string> | null)[]) => Promise<string[] | void>;
 
 async function readJournal(conn: DuckDBConnection, catalog?: string): Promise<{ pending: SummaryAccumulator; nextSeq: number }> {
-  const table = catalog ? `${q(catalog)}.main.summary_journal` : 'summary_journal';
+  const table = catalog ? `${sqlIdent(catalog)}.main.summary_journal` : 'summary_journal';
   const pending = new SummaryAccumulator();
   let nextSeq = 0;
   for (const [seq, deltas] of (await conn.runAndReadAll(`SELECT seq, deltas FROM ${table} ORDER BY seq`)).getRows()) {
@@ -180,7 +175,7 @@ export async function mergeJournalInto(conn: DuckDBConnection, catalog: string):
   if (pending.size === 0) return 0;
   const tables = new TableWriter(conn);
   await tables.prepareUpserts(SUMMARY_COLUMNS);
-  await tables.inTransaction(async () => [...(await tables.upsertStatements(pending.deltas(), catalog)), `DELETE FROM ${q(catalog)}.main.summary_journal`]);
+  await tables.inTransaction(async () => [...(await tables.upsertStatements(pending.deltas(), catalog)), `DELETE FROM ${sqlIdent(catalog)}.main.summary_journal`]);
   return pending.size;
 }
 
@@ -295,9 +290,9 @@ export class ExecutionWriter {
         await this.tables.inTransaction(async () => [...(await this.tables.upsertStatements(acc.deltas())), `DELETE FROM summary_journal WHERE seq = ${Number(seq)}`]);
       } catch (err) {
         this.opts.onSummaryError?.(err);
-        const reason = String((err as Error).message ?? err).slice(0, 2000).replaceAll("'", "''");
+        const reason = sqlString(String((err as Error).message ?? err).slice(0, 2000));
         await this.tables.inTransaction(async () => [
-          `INSERT INTO summary_journal_failed SELECT seq, committed_at, deltas, '${reason}', now() FROM summary_journal WHERE seq = ${Number(seq)}`,
+          `INSERT INTO summary_journal_failed SELECT seq, committed_at, deltas, ${reason}, now() FROM summary_journal WHERE seq = ${Number(seq)}`,
           `DELETE FROM summary_journal WHERE seq = ${Number(seq)}`,
         ]);
       }
@@ -317,8 +312,7 @@ export class ExecutionWriter {
       if (todo.length === 0) return;
       // Pending deltas may hold the alias's counts: merged first, they move with its row.
       await this.flushNow();
-      const cols = SOLUTIONS.columns.map((c) => q(c.name));
-      const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
+      const cols = SOLUTIONS.columns.map((c) => sqlIdent(c.name));
       await this.tables.inTransaction(async () => {
         const statements: string[] = [];
         for (const m of todo) {
@@ -328,7 +322,7 @@ export class ExecutionWriter {
             `DELETE FROM solutions WHERE pattern_id = '${m.alias}'`,
             // A chain (b → a, then a → c) collapses, so every alias names a pattern that exists.
             `UPDATE solution_aliases SET canonical_id = '${canonical}' WHERE canonical_id = '${m.alias}'`,
-            `INSERT INTO solution_aliases VALUES ('${m.alias}', '${canonical}', ${Number(m.similarity)}, ${lit(m.modelId)}, now())`,
+            `INSERT INTO solution_aliases VALUES ('${m.alias}', '${canonical}', ${Number(m.similarity)}, ${sqlString(m.modelId)}, now())`,
           );
         }
         return statements;
@@ -348,7 +342,7 @@ export class ExecutionWriter {
       if (rows.length === 0) return;
       const values = rows.map((v) => `('${v.patternId}'::UUID, [${Array.from(v.embedding).join(',')}]::FLOAT[])`).join(', ');
       await this.tables.inTransaction(async () => [
-        `UPDATE solutions SET embedding = v.e, embedding_model = '${modelId.replaceAll("'", "''")}' FROM (VALUES ${values}) v(id, e) WHERE solutions.pattern_id = v.id`,
+        `UPDATE solutions SET embedding = v.e, embedding_model = ${sqlString(modelId)} FROM (VALUES ${values}) v(id, e) WHERE solutions.pattern_id = v.id`,
       ]);
     });
   }
@@ -425,7 +419,7 @@ export class ExecutionWriter {
       if (delta.size > 0) {
         const json = delta.serialize();
         // A literal is cheapest in the same call as the COMMIT; a large one parses faster as a parameter.
-        if (json.length <= 65_536) after.push(`INSERT INTO summary_journal VALUES (${this.journalSeq}, now(), '${json.replaceAll("'", "''")}')`);
+        if (json.length <= 65_536) after.push(`INSERT INTO summary_journal VALUES (${this.journalSeq}, now(), ${sqlString(json)})`);
         else await this.conn.run('INSERT INTO summary_journal VALUES ($1, now(), $2)', [this.journalSeq, json]);
       }
       return after;

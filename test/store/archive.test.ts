@@ -18,12 +18,12 @@ import {
   embeddingsSource,
   feedbackSource,
   hasArchive,
-  parseDuration,
   startArchiveSchedule,
   type ArchiveKind,
   type ArchiveStep,
 } from '../../src/store/archive.js';
 import { Store } from '../../src/store/db.js';
+import { parseDuration } from '../../src/duration.js';
 import { TableWriter } from '../../src/store/writer.js';
 import { runCli } from '../helpers/process.js';
 import { row } from '../helpers/rows.js';
