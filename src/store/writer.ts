@@ -3,25 +3,10 @@
 // key refuses it, the transaction is rolled back and redone through a temp staging table with
 // ON CONFLICT DO NOTHING. Either way a redelivered span never duplicates a row: first write wins.
 import { DuckDBDataChunkWriter, JSToDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
-import type { ExecutionRow } from '../convert/record.js';
-import type { RejectedSpan } from '../convert/span-to-record.js';
-import type { FeedbackRow } from '../convert/feedback.js';
-import { dedupeExecutions, executionWrite, feedbackWrite, rejectedWrite, type Cell, type TableWrite } from './rows.js';
+import type { CommitBatch, CommitResult } from '../pipeline/consumer.js';
+import { executionWrite, feedbackWrite, rejectedWrite, type Cell, type TableWrite } from './rows.js';
 import { inTransaction, sqlIdent, sqlString } from './sql.js';
 import { mergeClause, SUMMARY_TABLES, SummaryAccumulator, summarize, type SummaryDelta } from './summaries.js';
-
-export interface CommitBatch {
-  executions: readonly ExecutionRow[];
-  rejected: readonly RejectedSpan[];
-  feedback?: readonly FeedbackRow[];
-}
-
-export interface CommitResult {
-  inserted: number;
-  duplicates: number;
-  rejectedStored: number;
-  feedbackStored: number;
-}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -397,11 +382,11 @@ export class ExecutionWriter {
 
   private async commitNow(batch: CommitBatch): Promise<CommitResult> {
     await this.prepare();
-    const executions = dedupeExecutions(batch.executions);
+    const { write: executionRows, kept: executions } = executionWrite(batch.executions);
     let feedbackTasks: string[] = [];
     let delta = new SummaryAccumulator();
     const feedback = batch.feedback ?? [];
-    const writes = [executionWrite(executions), rejectedWrite(batch.rejected), feedbackWrite(feedback)];
+    const writes = [executionRows, rejectedWrite(batch.rejected), feedbackWrite(feedback)];
     const [inserted = 0, rejectedStored = 0, feedbackStored = 0] = await this.tables.write(writes, async (keys) => {
       const fresh = keys[0] == null ? executions : executions.filter((r) => keys[0]!.has(r.task_id));
       const freshFeedback = keys[2] == null ? feedback : feedback.filter((f) => keys[2]!.has(f.feedback_id));

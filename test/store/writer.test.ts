@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { RejectedSpan } from '../../src/convert/span-to-record.js';
+import type { RejectedSpan } from '../../src/convert/rejected.js';
 import { uuidV5 } from '../../src/convert/task-id.js';
 import { Store } from '../../src/store/db.js';
 import { row } from '../helpers/rows.js';
