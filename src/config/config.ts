@@ -130,15 +130,6 @@ export function authTokenOf(c: Pick<Config, 'authToken' | 'authTokenFile'>): str
   return token;
 }
 
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-export function splitHostPort(s: string): { host: string; port: number } {
-  const i = s.lastIndexOf(':');
-  return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
-}
-
 function readFile(path: string): Record<string, unknown> {
   let text: string;
   try {

@@ -1,7 +1,8 @@
 // Assembles the pipeline. Downstream starts first and upstream stops first, so data drains:
 // store → group commit → receivers to start; receivers → queue → store to stop.
-import { authTokenOf, isLoopback, splitHostPort, type Config } from '../config/config.js';
-import { startEmbedding, type EmbeddingService } from '../embed/service.js';
+import { authTokenOf, type Config } from '../config/config.js';
+import { isLoopback, splitHostPort } from '../host.js';
+import { startEmbedding, type EmbeddingService } from './embedding.js';
 import { GroupCommitQueue } from '../pipeline/group-commit.js';
 import { QueryLibrary } from '../query/library.js';
 import { isQueryName, QUERY_NAMES } from '../query/params.js';
