@@ -7,7 +7,7 @@ import { convertRequest } from '../src/convert/span-to-record.js';
 import type { ExportTraceRequest } from '../src/convert/wire-types.js';
 import { PROTO_DIR } from '../src/paths.js';
 import { readExportTraceRequest } from '../src/receiver/protobuf.js';
-import { ExportTraceServiceRequest } from '../src/receiver/wire.js';
+import { ExportTraceServiceRequest } from '../src/receiver/proto-root.js';
 import { encodeRequest, otlpRequest } from '../test/helpers/raw.js';
 import { fullExecution } from '../test/helpers/spans.js';
 

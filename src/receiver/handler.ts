@@ -9,7 +9,7 @@ import { SELF_SCOPE } from '../telemetry/scope.js';
 import { decodeJson, encodeResponse, type Encoding } from './codec.js';
 import type { Decoder } from './decode.js';
 import type { Forwarder } from './forward.js';
-import { ExportTraceServiceRequest } from './wire.js';
+import { ExportTraceServiceRequest } from './proto-root.js';
 
 export interface ExportDeps {
   consumer: BatchConsumer;
