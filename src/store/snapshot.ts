@@ -4,7 +4,7 @@
 // the published snapshot atomically (rename), so a reader never sees a half-written file.
 import { fsyncPath } from './fsync.js';
 import { inTransaction, sqlIdent, sqlString } from './sql.js';
-import { mergeJournalInto } from './writer.js';
+import { mergeJournalInto } from './summary-journal.js';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';

@@ -27,3 +27,6 @@ export async function inTransaction<T>(conn: DuckDBConnection, fn: (last: string
     throw err;
   }
 }
+
+/** A lowercase UUID: safe to put into SQL text as it stands. */
+export const SQL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -24,7 +24,7 @@ import {
 } from '../../src/store/archive.js';
 import { Store } from '../../src/store/db.js';
 import { parseDuration } from '../../src/duration.js';
-import { TableWriter } from '../../src/store/writer.js';
+import { TableWriter } from '../../src/store/table-writer.js';
 import { runCli } from '../helpers/process.js';
 import { row } from '../helpers/rows.js';
 import { tempDir } from '../helpers/server.js';
