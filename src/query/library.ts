@@ -4,7 +4,7 @@ import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { InvalidInputError, RetryableError } from '../errors.js';
 import { firstIssue } from '../convert/issues.js';
 import { Lru } from '../embed/lru.js';
-import { executionsSource, feedbackSource } from '../store/archive.js';
+import { executionsSource, feedbackSource } from '../store/archive-layout.js';
 import { sketchQuantile } from '../store/summaries.js';
 import { QUERY_PARAMS, type QueryName, type QueryParams } from './params.js';
 import type { ReadPool } from './pool.js';

@@ -22,7 +22,7 @@ import { Forwarder, parseHeaders } from '../receiver/forward.js';
 import type { ExportDeps } from '../receiver/handler.js';
 import { Store } from '../store/db.js';
 import { defaultSnapshotPath, snapshotStagingDir, SnapshotPublisher } from '../store/snapshot.js';
-import { startArchiveSchedule } from '../store/archive.js';
+import { startArchiveSchedule } from '../store/archive-schedule.js';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../telemetry/log.js';
 import { IngestMetrics } from '../telemetry/metrics.js';

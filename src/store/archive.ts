@@ -35,85 +35,18 @@
 // Summary tables (tier_performance_mv, tier_duration_sketch, pool_performance_mv,
 // solution_patterns_mv) are lifetime aggregates and are left untouched: they keep counting
 // archived executions, which is what dashboards want.
-import { parseDuration } from '../duration.js';
-import { fsyncPath } from './fsync.js';
+//
+// The layout and the read side are archive-layout.ts, file helpers archive-files.ts, the schedule
+// inside serve archive-schedule.ts.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { parseDuration } from '../duration.js';
+import { listFiles, removeRunFiles } from './archive-files.js';
+import { archiveReadSql, EMBEDDINGS, EXECUTIONS, FEEDBACK, hasArchive, STAGING, type ArchiveKind, type ArchivedTable } from './archive-layout.js';
+import { fsyncPath } from './fsync.js';
 import { inTransaction, sqlIdent, sqlString, sqlTimestamp } from './sql.js';
-
-// ---------------------------------------------------------------------------------------------
-// The archived tables and how to read them
-
-interface ArchivedTable {
-  /** Hot table. */
-  table: string;
-  /** Folder under the archive dir. */
-  dir: string;
-  key: readonly string[];
-}
-
-const EXECUTIONS: ArchivedTable = { table: 'executions', dir: 'executions', key: ['task_id'] };
-const FEEDBACK: ArchivedTable = { table: 'feedback', dir: 'feedback', key: ['feedback_id'] };
-const EMBEDDINGS: ArchivedTable = { table: 'execution_embeddings', dir: 'embeddings', key: ['task_id', 'model_id'] };
-export const ARCHIVED_TABLES: readonly ArchivedTable[] = [EXECUTIONS, FEEDBACK, EMBEDDINGS];
-const STAGING = '.staging';
-
-export type ArchiveKind = 'executions' | 'feedback' | 'embeddings';
-
-/** The glob of one archived table's Parquet files. */
-export function archiveGlob(archiveDir: string, kind: ArchiveKind = 'executions'): string {
-  return `${resolve(archiveDir)}/${kind}/**/*.parquet`;
-}
-
-/**
- * A read_parquet() over one archived table: hive columns year and month (INTEGER, whatever the
- * folder names look like), and union_by_name so files written before a schema change still read.
- */
-export function archiveReadSql(archiveDir: string, kind: ArchiveKind = 'executions'): string {
-  return `read_parquet(${sqlString(archiveGlob(archiveDir, kind))}, hive_partitioning = true, union_by_name = true, hive_types = {'year': INTEGER, 'month': INTEGER})`;
-}
-
-function listFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return (readdirSync(dir, { recursive: true }) as string[]).map((f) => join(dir, f)).filter((f) => statSync(f).isFile());
-}
-
-/** Whether the archive holds any Parquet file for this table (read_parquet fails on an empty glob). */
-export function hasArchive(archiveDir: string | null | undefined, kind: ArchiveKind = 'executions'): boolean {
-  if (!archiveDir) return false;
-  const dir = join(resolve(archiveDir), kind);
-  return existsSync(dir) && (readdirSync(dir, { recursive: true }) as string[]).some((f) => f.endsWith('.parquet'));
-}
-
-function archivedSource(t: ArchivedTable, kind: ArchiveKind, archiveDir: string | null | undefined): string {
-  if (!hasArchive(archiveDir, kind)) return t.table;
-  const on = t.key.map((k) => `h.${sqlIdent(k)} = a.${sqlIdent(k)}`).join(' AND ');
-  return `(SELECT * FROM ${t.table} UNION ALL BY NAME SELECT a.* EXCLUDE (year, month) FROM ${archiveReadSql(archiveDir!, kind)} AS a ANTI JOIN ${t.table} AS h ON ${on})`;
-}
-
-/**
- * What a query reads executions from: `executions`, or (when archiveDir holds archived
- * executions) the hot table UNION ALL BY NAME the archive, as a parenthesized subquery to use as
- * `FROM ${executionsSource(dir)} AS e`. Every execution appears exactly once: an archived row
- * whose task_id is still hot (the instant between a run's file move and its delete commit, or a
- * run interrupted there) is left out in favour of the hot one. Decided when called: call it per
- * query, so an archive made since is seen.
- */
-export function executionsSource(archiveDir: string | null | undefined): string {
-  return archivedSource(EXECUTIONS, 'executions', archiveDir);
-}
-
-/** The same for feedback. */
-export function feedbackSource(archiveDir: string | null | undefined): string {
-  return archivedSource(FEEDBACK, 'feedback', archiveDir);
-}
-
-/** The same for execution_embeddings (archived with --with-vectors). */
-export function embeddingsSource(archiveDir: string | null | undefined): string {
-  return archivedSource(EMBEDDINGS, 'embeddings', archiveDir);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Options, report, steps
@@ -195,45 +128,6 @@ function cutoffOf(opts: ArchiveOptions): Date {
   const ms = typeof opts.olderThan === 'number' ? opts.olderThan : parseDuration(opts.olderThan);
   if (!(ms > 0)) throw new Error(`archive: olderThan must be > 0, got ${opts.olderThan}`);
   return new Date((opts.now ?? new Date()).getTime() - ms);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Files
-
-
-/** Removes empty folders under root (not root itself), deepest first. */
-function pruneEmpty(root: string): void {
-  if (!existsSync(root)) return;
-  const dirs = (readdirSync(root, { recursive: true }) as string[])
-    .map((f) => join(root, f))
-    .filter((f) => statSync(f).isDirectory())
-    .sort((a, b) => b.length - a.length);
-  for (const d of dirs) if (readdirSync(d).length === 0) rmdirSync(d);
-}
-
-/** Removes every file of a run from an archive dir: its staging folder and its files in the tree. */
-function removeRunFiles(archiveDir: string, runId: string): number {
-  let removed = 0;
-  const staging = join(archiveDir, STAGING, runId);
-  if (existsSync(staging)) {
-    removed += listFiles(staging).length;
-    rmSync(staging, { recursive: true, force: true });
-  }
-  for (const t of ARCHIVED_TABLES) {
-    const root = join(archiveDir, t.dir);
-    let any = false;
-    for (const f of listFiles(root)) {
-      if (!basename(f).startsWith(`${runId}_`)) continue;
-      unlinkSync(f);
-      removed++;
-      any = true;
-    }
-    if (any) {
-      pruneEmpty(root);
-      fsyncPath(root);
-    }
-  }
-  return removed;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -675,74 +569,4 @@ export function archiveOlderThan(target: ConnectionSource | DuckDBConnection, op
       if (own) conn.closeSync();
     }
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Schedule
-
-export interface ArchiveScheduleOptions extends Omit<ArchiveOptions, 'cutoff' | 'now' | 'dryRun' | 'crashAfter' | 'onStep'> {
-  olderThan: string | number;
-  /** How often to run ('1d', '6h', or milliseconds). */
-  interval: string | number;
-  /** Also run once right away (default false: first run after one interval). */
-  runAtStart?: boolean;
-  onReport?: (report: ArchiveReport) => void;
-  onError?: (err: unknown) => void;
-}
-
-export interface ArchiveSchedule {
-  /** Runs now (waits for a run in progress first); resolves with its report. */
-  runNow(): Promise<ArchiveReport>;
-  /** Stops the timer and waits for a run in progress. */
-  stop(): Promise<void>;
-  readonly last: ArchiveReport | null;
-}
-
-/**
- * Runs archiveOlderThan every interval, never two at once; the timer does not keep the process
- * alive. A failed run is reported to onError and retried at the next tick (it undid itself).
- * Meant for `serve`: pass the server's Store.
- */
-export function startArchiveSchedule(target: ConnectionSource | DuckDBConnection, opts: ArchiveScheduleOptions): ArchiveSchedule {
-  const intervalMs = typeof opts.interval === 'number' ? opts.interval : parseDuration(opts.interval);
-  if (!(intervalMs > 0)) throw new Error(`archive schedule: interval must be > 0, got ${opts.interval}`);
-  typeof opts.olderThan === 'number' || parseDuration(opts.olderThan); // fail now, not at the first tick
-  let last: ArchiveReport | null = null;
-  let running: Promise<void> | null = null;
-  let stopped = false;
-  const { interval: _i, runAtStart: _r, onReport, onError, ...archiveOpts } = opts;
-  const runNow = (): Promise<ArchiveReport> => {
-    const p = archiveOlderThan(target, archiveOpts).then((r) => {
-      last = r;
-      onReport?.(r);
-      return r;
-    });
-    const settled = p.then(
-      () => undefined,
-      () => undefined,
-    );
-    running = settled;
-    void settled.then(() => {
-      if (running === settled) running = null;
-    });
-    return p;
-  };
-  const tick = () => {
-    if (stopped || running) return;
-    runNow().catch((err) => onError?.(err));
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  if (opts.runAtStart) tick();
-  return {
-    runNow,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-    get last() {
-      return last;
-    },
-  };
 }
