@@ -29,6 +29,7 @@ const QUICK = {
   snapshot: ['--rows', '20000', '--runs', '1'],
   recall: ['--model', 'use-lite'],
   'recall-hybrid': ['--rows', '20000', '--time-rows', '20000'],
+  'query-under-ingest': ['--rows', '5000', '--runs', '10'],
 };
 /** Benchmarks that read the similar-task set (--eval): required by these, optional for the others. */
 const NEEDS_EVAL = new Set(['recall', 'recall-hybrid']);
