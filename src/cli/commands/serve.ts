@@ -33,7 +33,7 @@ export const SERVE_FLAGS: SettingFlag[] = [
   ['archiveInterval', 'EVERY', 'how often the archive schedule runs (default 1d)'],
   ['queryConnections', 'N', 'read connections for queries (default 4)'],
   ['queryTimeoutMs', 'MS', 'a query running longer is interrupted (default 10000)'],
-  ['queryLexicalWeight', 'W', 'weight of lexical overlap (BM25) against cosine in similar/recommend, 0-1; 0 = cosine only (default 0.1)'],
+  ['queryLexicalWeight', 'W', 'weight of lexical overlap (BM25) against cosine in similar/recommend, 0-1; 0 = cosine only (default 0.5)'],
   ['forward', 'HOST:PORT', 'in-line mode: pass every request on to this OTLP/gRPC endpoint; acknowledge once it has'],
   ['forwardTls', 'BOOL', 'TLS to the forward endpoint, verified against the system roots (default false)'],
   ['forwardCa', 'PEM', "CA of the forward endpoint's certificate; implies TLS"],
