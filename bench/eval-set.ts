@@ -31,10 +31,13 @@ export function evalTexts(path: string): string[] {
 }
 
 // The eval set as execution history: one task per group, so every wording of a group shares its
-// task_type and its repo. The repo is the group's subsystem (the name up to its first "-": the
-// dev set's near-miss pairs share one), and the task type is drawn once per group (seeded), so it
-// carries no information about the wording. Tier, pool and outcome are drawn per execution.
+// task_type and its repo. Four repos, each holding many subsystems: a group's repo is drawn from
+// its subsystem (the name up to its first "-"; the dev set's near-miss pairs share one), so the
+// repo narrows the search about fourfold but never names the group. The task type is drawn once
+// per group. Both are seeded hashes, independent of the wording. Tier, pool and outcome are drawn
+// per execution.
 export const EVAL_TASK_TYPES = ['feature', 'bugfix', 'refactor', 'test', 'docs', 'chore'] as const;
+export const EVAL_REPOS = ['api', 'web', 'infra', 'data'] as const;
 
 function hash32(s: string): number {
   let h = 2166136261;
@@ -47,5 +50,5 @@ export function groupTaskType(group: string): string {
 }
 
 export function groupRepo(group: string): string {
-  return group.split('-')[0]!;
+  return EVAL_REPOS[hash32(`repo:${group.split('-')[0]!}`) % EVAL_REPOS.length]!;
 }
