@@ -1,4 +1,4 @@
-// npm run bench:recall [-- --eval FILE[,FILE] --runs 1 --world new-wording|included|both]
+// npm run bench:recall [-- --eval FILE[,FILE] --runs 1 --world new-wording|included|both --content task|review]
 // Recall of the SERVED `similar`: a real `orb-learn serve` (in process, 127.0.0.1, a real DuckDB
 // file, the offline USE-lite model) is sent the eval set as executions over OTLP gRPC by the
 // OpenTelemetry SDK's exporter, embeds them, and is asked GET /v1/query/similar for texts.
@@ -27,6 +27,8 @@ const { values } = parseArgs({
     eval: { type: 'string', default: '/work/shared/eval/similar-tasks-dev.jsonl,/work/shared/eval/similar-tasks.jsonl' },
     runs: { type: 'string', default: '1' },
     world: { type: 'string', default: 'both' },
+    /** The server's embedContent: task (its default) or review. */
+    content: { type: 'string', default: 'task' },
     seed: { type: 'string', default: '1' },
   },
 });
@@ -48,7 +50,7 @@ async function served(file: string, inHistory: (position: number) => boolean, as
   const queries = all.filter((it) => asks(position(it)));
   const dir = tempDir('orb-bench-recall-');
   const config = loadConfig({
-    flags: { db: join(dir, 'recall.duckdb'), grpc: '127.0.0.1:0', http: '127.0.0.1:0', logLevel: 'silent', embed: true, archiveOlderThan: 'off', snapshotInterval: 0 },
+    flags: { db: join(dir, 'recall.duckdb'), grpc: '127.0.0.1:0', http: '127.0.0.1:0', logLevel: 'silent', embed: true, archiveOlderThan: 'off', snapshotInterval: 0, embedContent: values.content },
   });
   const server = await startServer(config, createLogger('silent'));
   const base = `http://127.0.0.1:${server.httpPort}`;
