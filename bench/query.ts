@@ -83,7 +83,9 @@ for (const size of values.sizes.split(',').map(Number)) {
   console.log(`\n== ${size.toLocaleString('en')} executions: synth ${synthSeconds.toFixed(0)} s; ${tasks.length} distinct tasks (task type + description) embedded in ${((performance.now() - te) / 1000).toFixed(0)} s; file ${(statSync(db).size / 1e6).toFixed(0)} MB (model ${files.manifest.id})`);
   const index = new VectorIndex(vectorId, embedder.dimension);
   const tl = performance.now();
-  await pool.use((c) => index.load(c));
+  const loader = await store.connect();
+  await index.load(loader);
+  loader.closeSync();
   console.log(`vector index: ${index.size.toLocaleString('en')} vectors loaded in ${((performance.now() - tl) / 1000).toFixed(1)} s, ${((index.size * index.dim) / 1e6).toFixed(0)} MB of int8`);
   const lib = new QueryLibrary(pool, () => ({ index, embedder }));
   const repos = (await pool.use((c) => c.runAndReadAll('SELECT repo FROM executions GROUP BY repo ORDER BY count(*) DESC LIMIT 5'))).getRows().map((r) => String(r[0]));

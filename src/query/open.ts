@@ -44,7 +44,13 @@ export async function openQueries(o: OpenQueriesOptions): Promise<OpenQueries> {
       const embedder = await OnnxEmbedder.load(await resolveModel(modelOptions(o)), { threads: 2 });
       const content = o.embedContent ?? DEFAULT_EMBED_CONTENT;
       vectors = { index: new VectorIndex(vectorModelId(embedder.modelId, content), embedder.dimension, { content }), embedder };
-      await pool.use((conn) => vectors!.index.load(conn));
+      // A start-up load, not a query: no query time limit (an interrupted load would be partial).
+      const conn = await store.connect();
+      try {
+        await vectors.index.load(conn);
+      } finally {
+        conn.closeSync();
+      }
     }
   } catch (err) {
     await close();
