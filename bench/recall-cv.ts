@@ -1,4 +1,4 @@
-// npm run bench:recall-cv [-- --dev FILE --public FILE --folds 6]
+// npm run bench:recall-cv [-- --eval DEV[,PUBLIC] --folds 6 --world new-wording|included]
 // Chooses the ranking of `similar` by cross-validation over GROUPS of the dev set, and reports
 // what the choice is worth on groups it was not chosen on. Every text is a query, never in the index;
 // recall@k, k = group size − 1, in rounds as a new wording arrives: in round r the history is every
@@ -30,8 +30,8 @@ import { WordNet } from './wordnet.js';
 
 const { values } = parseArgs({
   options: {
-    dev: { type: 'string', default: '/work/shared/eval/similar-tasks-dev.jsonl' },
-    public: { type: 'string', default: '/work/shared/eval/similar-tasks.jsonl' },
+    /** DEV[,PUBLIC]: the set that chooses, and the one only reported (optional). */
+    eval: { type: 'string', default: '/work/shared/eval/similar-tasks-dev.jsonl,/work/shared/eval/similar-tasks.jsonl' },
     folds: { type: 'string', default: '6' },
     world: { type: 'string', default: 'new-wording' },
   },
@@ -154,8 +154,10 @@ async function scoreSet(set: EvalSet): Promise<{ hits: Uint8Array[][]; k: number
   return { hits, k, answers };
 }
 
-const dev = readEvalSet(values.dev);
-const pub = readEvalSet(values.public);
+const [devFile, publicFile] = values.eval.split(',');
+const dev = readEvalSet(devFile!);
+// Without a public set, the dev set stands in (its figures are then in-sample, and say so).
+const pub = readEvalSet(publicFile ?? devFile!);
 const t0 = performance.now();
 const D = await scoreSet(dev);
 const P = await scoreSet(pub);

@@ -3,8 +3,7 @@
 import { dirname, join } from 'node:path';
 import { DEFAULT_EMBED_CONTENT, vectorModelId, type EmbedContent } from '../embed/content.js';
 import { OnnxEmbedder } from '../embed/embedder.js';
-import { resolveModel } from '../embed/model.js';
-import { modelOptions } from '../embed/service.js';
+import { resolveModel, modelOptions } from '../embed/model.js';
 import { Store } from '../store/db.js';
 import { QueryLibrary } from './library.js';
 import { ReadPool } from './pool.js';
