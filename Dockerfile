@@ -25,6 +25,7 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY proto ./proto
 COPY schema ./schema
+COPY model-data ./model-data
 COPY scripts/healthcheck.mjs ./scripts/healthcheck.mjs
 RUN npm rebuild && npm run build
 
@@ -51,6 +52,7 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/proto ./proto
 COPY --from=build /app/schema ./schema
+COPY --from=build /app/model-data ./model-data
 COPY --from=build /app/scripts/healthcheck.mjs ./scripts/healthcheck.mjs
 USER node
 # Pull all-MiniLM-L6-v2 (pinned, SHA-256 checked) into the model cache, unless PULL_MODEL=0. A

@@ -6,6 +6,7 @@ import { ExecutionRow, RECORD_FIELDS, ROW_FIELDS, type FieldKind, type FieldSpec
 import type { FeedbackRow } from './feedback.js';
 import { convertFeedbackSpan, evaluationFeedback, isFeedbackSpan } from './span-to-feedback.js';
 import { deriveTaskId, isUuid, uuidV5 } from './task-id.js';
+import { genaiRole, pendingSpan, type PendingSpan } from './genai/spans.js';
 import { STATUS_CODE_ERROR, type ExportTraceRequest, type KeyValue, type WireSpan } from './wire-types.js';
 
 export const EXECUTION_PREFIX = 'execution.';
@@ -29,6 +30,8 @@ export interface ConvertedRequest {
   rejected: RejectedSpan[];
   /** Spans without any execution.* or feedback.* attribute: trace storage's business, not ours. */
   nonExecution: number;
+  /** GenAI agent spans and inference calls, kept until their run is assembled (src/convert/genai/). */
+  genai: PendingSpan[];
   total: number;
 }
 
@@ -199,7 +202,7 @@ function serviceNameOf(resource: Record<string, unknown>): string | null {
 }
 
 export function convertRequest(request: ExportTraceRequest, receivedAt: Date): ConvertedRequest {
-  const out: ConvertedRequest = { rows: [], feedback: [], rejected: [], nonExecution: 0, total: 0 };
+  const out: ConvertedRequest = { rows: [], feedback: [], rejected: [], nonExecution: 0, genai: [], total: 0 };
   for (const rs of request.resourceSpans ?? []) {
     const resource = attributesToObject(rs.resource?.attributes as KeyValue[] | undefined);
     const ctx: SpanContext = { resource, serviceName: serviceNameOf(resource), receivedAt };
@@ -207,6 +210,13 @@ export function convertRequest(request: ExportTraceRequest, receivedAt: Date): C
       for (const span of ss.spans ?? []) {
         out.total++;
         const execution = isExecutionSpan(span);
+        const g = genaiRole(span);
+        // An agent span is a run even with execution.* on it (those win when it is assembled).
+        const p = g && (g.role === 'agent' || !execution) ? pendingSpan(span, g, resource, receivedAt) : null;
+        if (p) {
+          out.genai.push(p);
+          continue;
+        }
         const feedback = isFeedbackSpan(span);
         if (!execution && !feedback) {
           out.nonExecution++;

@@ -32,8 +32,13 @@ function partialMessage(rejected: RejectedSpan[], total: number): string {
 async function commitConverted(c: ConvertedRequest, transport: string, deps: ExportDeps): Promise<ExportTraceResponse> {
   deps.metrics.spansReceived.inc({ transport }, c.total);
   deps.metrics.spansNonExecution.inc(c.nonExecution);
-  if (c.rows.length === 0 && c.rejected.length === 0 && c.feedback.length === 0) return {};
-  await deps.consumer.consume({ executions: c.rows, rejected: c.rejected, feedback: c.feedback });
+  if (c.rows.length === 0 && c.rejected.length === 0 && c.feedback.length === 0 && c.genai.length === 0) return {};
+  await deps.consumer.consume({ executions: c.rows, rejected: c.rejected, feedback: c.feedback, ...(c.genai.length ? { genai: { pending: c.genai } } : {}) });
+  if (c.genai.length) {
+    const agents = c.genai.reduce((n, g) => n + (g.kind === 'agent' ? 1 : 0), 0);
+    deps.metrics.genaiSpans.inc({ kind: 'agent' }, agents);
+    deps.metrics.genaiSpans.inc({ kind: 'call' }, c.genai.length - agents);
+  }
   deps.metrics.spansAccepted.inc(c.rows.length);
   deps.metrics.feedback.inc({ source: 'otlp' }, c.feedback.length);
   deps.metrics.spansRejected.inc(c.rejected.length);

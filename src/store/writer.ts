@@ -7,12 +7,15 @@ import type { ExecutionRow } from '../convert/record.js';
 import type { RejectedSpan } from '../convert/span-to-record.js';
 import type { FeedbackRow } from '../convert/feedback.js';
 import { dedupeExecutions, executionWrite, feedbackWrite, rejectedWrite, type Cell, type TableWrite } from './rows.js';
-import { mergeClause, SUMMARY_TABLES, SummaryAccumulator, summarize, type SummaryDelta } from './summaries.js';
+import { EMPTIED_SUMMARY_ROWS, mergeClause, SUMMARY_TABLES, SummaryAccumulator, summarize, summarizeRevisions, type SummaryDelta } from './summaries.js';
+import { applyGenAiWork, genaiPendingWrite, type GenAiWork } from './genai-pending.js';
 
 export interface CommitBatch {
   executions: readonly ExecutionRow[];
   rejected: readonly RejectedSpan[];
   feedback?: readonly FeedbackRow[];
+  /** GenAI spans to keep until their run is assembled, and the writes that assemble or revise runs. */
+  genai?: GenAiWork;
 }
 
 export interface CommitResult {
@@ -180,7 +183,11 @@ export async function mergeJournalInto(conn: DuckDBConnection, catalog: string):
   if (pending.size === 0) return 0;
   const tables = new TableWriter(conn);
   await tables.prepareUpserts(SUMMARY_COLUMNS);
-  await tables.inTransaction(async () => [...(await tables.upsertStatements(pending.deltas(), catalog)), `DELETE FROM ${q(catalog)}.main.summary_journal`]);
+  await tables.inTransaction(async () => [
+    ...(await tables.upsertStatements(pending.deltas(), catalog)),
+    ...EMPTIED_SUMMARY_ROWS.map((s) => s.replace('DELETE FROM ', `DELETE FROM ${q(catalog)}.main.`)),
+    `DELETE FROM ${q(catalog)}.main.summary_journal`,
+  ]);
   return pending.size;
 }
 
@@ -275,7 +282,7 @@ export class ExecutionWriter {
     await this.prepare();
     if (this.pending.size === 0) return;
     try {
-      await this.tables.inTransaction(async () => [...(await this.tables.upsertStatements(this.pending.deltas())), 'DELETE FROM summary_journal']);
+      await this.tables.inTransaction(async () => [...(await this.tables.upsertStatements(this.pending.deltas())), ...EMPTIED_SUMMARY_ROWS, 'DELETE FROM summary_journal']);
     } catch (err) {
       this.opts.onSummaryError?.(err);
       await this.salvageJournal();
@@ -407,7 +414,7 @@ export class ExecutionWriter {
     let feedbackTasks: string[] = [];
     let delta = new SummaryAccumulator();
     const feedback = batch.feedback ?? [];
-    const writes = [executionWrite(executions), rejectedWrite(batch.rejected), feedbackWrite(feedback)];
+    const writes = [executionWrite(executions), rejectedWrite(batch.rejected), feedbackWrite(feedback), genaiPendingWrite(batch.genai?.pending ?? [])];
     const [inserted = 0, rejectedStored = 0, feedbackStored = 0] = await this.tables.write(writes, async (keys) => {
       const fresh = keys[0] == null ? executions : executions.filter((r) => keys[0]!.has(r.task_id));
       const freshFeedback = keys[2] == null ? feedback : feedback.filter((f) => keys[2]!.has(f.feedback_id));
@@ -420,6 +427,10 @@ export class ExecutionWriter {
       const update = TableWriter.latestFeedbackSql([...linked, ...freshFeedback.map((f) => f.task_id)]);
       const after = update ? [update] : [];
       delta = summarize(fresh, undefined, this.resolve);
+      if (batch.genai) {
+        await applyGenAiWork(this.conn, batch.genai, keys[0] ?? null);
+        summarizeRevisions(batch.genai.revisions ?? [], delta, this.resolve);
+      }
       // Only feedback whose execution is not there yet waits (this transaction's rows included).
       feedbackTasks = freshFeedback.length ? await this.withoutExecution(freshFeedback.map((f) => f.task_id)) : [];
       if (delta.size > 0) {
