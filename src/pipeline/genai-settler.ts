@@ -63,7 +63,7 @@ export class GenAiSettler {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.running = this.tick().then(
+      this.tick().then(
         (r) => this.schedule(r.settled >= this.batch || r.revised >= this.batch ? 0 : this.tickMs),
         (err: unknown) => {
           this.hooks.onError?.(err);
@@ -82,8 +82,14 @@ export class GenAiSettler {
     await this.running.catch(() => undefined);
   }
 
-  /** One round of the three steps; exported for tests and the benchmark. */
-  async tick(now = new Date()): Promise<TickReport> {
+  /** One round of the three steps (rounds never overlap: each reads what the last committed). */
+  tick(now = new Date()): Promise<TickReport> {
+    const run = this.running.then(() => this.round(now));
+    this.running = run.catch(() => undefined);
+    return run;
+  }
+
+  private async round(now: Date): Promise<TickReport> {
     const settled = await this.settleDue(now);
     const revised = await this.reviseLate();
     const expired = await this.expire(now);
