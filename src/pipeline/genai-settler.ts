@@ -9,7 +9,10 @@ import { reviseRun, settleRun, type GenAiSettings } from '../convert/genai/deriv
 import type { ExecutionRow } from '../convert/record.js';
 import type { RejectedSpan } from '../convert/span-to-record.js';
 import type { FeedbackRow } from '../convert/feedback.js';
-import { callsUnder, dueAgents, expiredCalls, lateCalls, pendingStats, type Revision, type SettledWork } from '../store/genai-pending.js';
+import { attributesToObject } from '../convert/attributes.js';
+import type { InferenceCall } from '../convert/genai/spans.js';
+import { uuidV5 } from '../convert/task-id.js';
+import { callsUnder, dueAgents, type PendingAgent, expiredCalls, lateCalls, pendingStats, type Revision, type SettledWork } from '../store/genai-pending.js';
 import type { IngestMetrics } from '../telemetry/metrics.js';
 import type { Committer } from './group-commit.js';
 
@@ -117,7 +120,7 @@ export class GenAiSettler {
     let unpriced = 0;
     for (const a of agents) {
       const mine = under.get(`${a.trace_id}/${a.span_id}`) ?? [];
-      const r = settleRun(a.agent, mine.map((c) => c.call), a.received_at, this.settings);
+      const r = this.settleOne(a, mine.map((c) => c.call));
       if (r.row) {
         rows.push(r.row);
         counted += mine.length;
@@ -138,6 +141,31 @@ export class GenAiSettler {
     return agents.length;
   }
 
+  /** A run that cannot be assembled is rejected with the reason, never retried forever. */
+  private settleOne(a: PendingAgent, calls: InferenceCall[]): ReturnType<typeof settleRun> {
+    try {
+      return settleRun(a.agent, calls, a.received_at, this.settings);
+    } catch (err) {
+      this.hooks.onError?.(err);
+      const span = a.agent?.span;
+      return {
+        feedback: [],
+        rejectedFeedback: [],
+        rejected: {
+          rejected_id: uuidV5(`rejected-genai/${a.pending_id}`),
+          received_at: a.received_at,
+          trace_id: a.trace_id,
+          span_id: a.span_id,
+          span_name: span?.name || null,
+          service_name: typeof a.agent?.resource?.['service.name'] === 'string' ? (a.agent.resource['service.name'] as string) : null,
+          reason: `GenAI run could not be assembled: ${(err as Error).message}`,
+          attributes: span ? attributesToObject(span.attributes) : {},
+          resource: a.agent?.resource ?? {},
+        },
+      };
+    }
+  }
+
   private async reviseLate(): Promise<number> {
     const groups = await lateCalls(this.read, this.batch * 4);
     if (groups.length === 0) return 0;
@@ -145,7 +173,14 @@ export class GenAiSettler {
     const drop: string[] = [];
     let late = 0;
     for (const g of groups) {
-      const next = reviseRun(g.execution, g.calls.map((c) => c.call), this.settings.tables);
+      let next: ExecutionRow | null;
+      try {
+        next = reviseRun(g.execution, g.calls.map((c) => c.call), this.settings.tables);
+      } catch (err) {
+        // Dropped rather than retried forever; counted as duplicates are.
+        this.hooks.onError?.(err);
+        next = null;
+      }
       const ids = g.calls.map((c) => c.pending_id);
       if (next) {
         revisions.push({ old: g.execution, next, calls: ids });

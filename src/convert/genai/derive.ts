@@ -63,7 +63,8 @@ function addCall(meta: GenAiMeta, c: InferenceCall, tables: ModelTables): void {
   m.cache_read += c.cache_read;
   m.cache_write += c.cache_write;
   m.reasoning += c.reasoning;
-  const priced = c.cost ?? tables.cost(c.model, c);
+  // A call that used no tokens (it failed before the model answered) costs nothing, priced or not.
+  const priced = c.cost ?? (tokens(c) + c.cache_write === 0 ? 0 : tables.cost(c.model, c));
   if (c.cost !== null) m.cost_from_attribute++;
   else if (priced !== null) m.cost_from_table++;
   else m.unpriced++;

@@ -159,11 +159,13 @@ export function agentSpan(span: WireSpan, resource: Record<string, unknown>, rol
 
 /** JSON that keeps what OTLP values hold and JSON does not: int64s and bytes. */
 export function toJson(v: unknown): string {
-  return JSON.stringify(v, function (_k, x: unknown) {
+  return JSON.stringify(v, function (this: Record<string, unknown>, k, after: unknown) {
+    // The holder's own value: Buffer.toJSON has already run on `after`.
+    const x = k === '' ? after : this[k];
     if (typeof x === 'bigint') return { $i: x.toString() };
     if (x instanceof Uint8Array) return { $b: Buffer.from(x).toString('base64') };
     if (x && typeof x === 'object' && 'low' in x && 'high' in x && typeof (x as { toString(): string }).toString === 'function') return { $i: (x as { toString(): string }).toString() };
-    return x;
+    return after;
   });
 }
 
