@@ -13,7 +13,8 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { deriveTaskId } from '../../src/convert/task-id.js';
 import { eventually, startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { writeTinyModel } from '../helpers/tiny-model.js';
 import { exportOk, makeExporter, shutdownExporter } from '../helpers/spans.js';
 
 const memory = new InMemorySpanExporter();
@@ -34,7 +35,8 @@ describe('GenAI runs from @arizeai/openinference-instrumentation-openai', () => 
   before(async () => {
     fake = await startFakeOpenAI();
     client = new OpenAI({ apiKey: 'sk-test', baseURL: fake.baseURL, maxRetries: 0 });
-    srv = await startTestServer({ logLevel: process.env.ORB_TEST_LOG ?? 'silent', genaiSettleMs: 300, summaryIntervalMs: 0 });
+    // Embedding on (a tiny generated model): similar and recommend must find these runs.
+    srv = await startTestServer({ logLevel: process.env.ORB_TEST_LOG ?? 'silent', genaiSettleMs: 300, summaryIntervalMs: 0, embed: true, modelDir: writeTinyModel(tempDir('orb-tiny-')) });
   });
   after(async () => {
     await srv?.close();
@@ -86,6 +88,25 @@ describe('GenAI runs from @arizeai/openinference-instrumentation-openai', () => 
     assert.equal(g.sources.pool_type, 'model');
     assert.equal(g.models['o4-mini-2025-04-16']!.cache_read, 1024);
     assert.equal(g.models['o4-mini-2025-04-16']!.reasoning, 640);
+  });
+
+  it('tiers, similar and recommend use the runs', async () => {
+    const task = 'Refactor the auth middleware to validate JWT';
+    const runs: { taskId: string }[] = [];
+    for (let i = 0; i < 5; i++) runs.push(await agentRun(task, ['gpt-4o-mini']));
+    for (const r of runs) await eventually(() => execution(r.taskId), 10_000, 'the execution');
+    const emb = await srv.server.embedding();
+    assert.ok(emb, 'embedding is running');
+    await eventually(async () => {
+      const rows = await srv.rows(`SELECT count(*)::INTEGER AS n FROM execution_embeddings WHERE task_id IN (${runs.map((r) => `'${r.taskId}'`).join(', ')})`);
+      return rows[0]!.n === 5;
+    }, 20_000, 'the runs embedded');
+    const tiers = await srv.server.queries.run('tiers', { task_type: 'ledger-agent' });
+    assert.ok(tiers.rows.some((r) => r.model_tier === 'small' && Number(r.total) >= 5), JSON.stringify(tiers.rows));
+    const similar = await srv.server.queries.run('similar', { text: task, threshold: -1, limit: 50 });
+    for (const r of runs) assert.ok(similar.rows.some((x) => x.task_id === r.taskId), 'each run is found by similar');
+    const rec = await srv.server.queries.run('recommend', { text: task, task_type: 'ledger-agent' });
+    assert.equal(rec.answer?.tier ?? rec.answer?.model_tier ?? rec.answer?.recommended_tier, 'small', JSON.stringify(rec.answer));
   });
 
   it('explicit execution.* attributes on the agent span win over every derivation', async () => {
