@@ -42,6 +42,7 @@ export class GenAiSettler {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  private statsAt = 0;
   private readonly tickMs: number;
   private readonly batch: number;
 
@@ -94,12 +95,18 @@ export class GenAiSettler {
 
   private async round(now: Date): Promise<TickReport> {
     const settled = await this.settleDue(now);
-    const revised = await this.reviseLate();
-    const expired = await this.expire(now);
-    const stats = await pendingStats(this.read);
-    this.metrics?.genaiPending.set({ kind: 'agent' }, stats.agents);
-    this.metrics?.genaiPending.set({ kind: 'call' }, stats.calls);
-    this.metrics?.genaiPendingBytes.set(stats.bytes);
+    // A call revises an execution received at most the orphan TTL before it (so the scan stays recent).
+    const since = new Date(now.getTime() - this.opts.orphanTtlMs - this.opts.settleMs);
+    const revised = await this.reviseLate(since);
+    const expired = await this.expire(now, since);
+    // The gauges read the whole pending table: at most once a second, and after any change.
+    if (settled + revised + expired > 0 || now.getTime() - this.statsAt >= 1000) {
+      this.statsAt = now.getTime();
+      const stats = await pendingStats(this.read);
+      this.metrics?.genaiPending.set({ kind: 'agent' }, stats.agents);
+      this.metrics?.genaiPending.set({ kind: 'call' }, stats.calls);
+      this.metrics?.genaiPendingBytes.set(stats.bytes);
+    }
     return { settled, revised, expired };
   }
 
@@ -166,8 +173,8 @@ export class GenAiSettler {
     }
   }
 
-  private async reviseLate(): Promise<number> {
-    const groups = await lateCalls(this.read, this.batch * 4);
+  private async reviseLate(since: Date): Promise<number> {
+    const groups = await lateCalls(this.read, this.batch * 4, since);
     if (groups.length === 0) return 0;
     const revisions: Revision[] = [];
     const drop: string[] = [];
@@ -193,8 +200,8 @@ export class GenAiSettler {
     return revisions.length;
   }
 
-  private async expire(now: Date): Promise<number> {
-    const { orphan, overflow } = await expiredCalls(this.read, new Date(now.getTime() - this.opts.orphanTtlMs), this.opts.maxPending);
+  private async expire(now: Date, since: Date): Promise<number> {
+    const { orphan, overflow } = await expiredCalls(this.read, new Date(now.getTime() - this.opts.orphanTtlMs), this.opts.maxPending, since);
     if (orphan.length + overflow.length === 0) return 0;
     await this.writer.commit({ executions: [], rejected: [], genai: { drop: [...orphan, ...overflow] } });
     this.metrics?.genaiCallsExpired.inc({ reason: 'no_agent' }, orphan.length);

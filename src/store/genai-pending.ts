@@ -119,12 +119,17 @@ function executionFrom(cells: unknown[]): ExecutionRow {
   return ExecutionRow.parse(o);
 }
 
-/** Calls whose GenAI execution is already stored, grouped by it. */
-export async function lateCalls(conn: DuckDBConnection, limit: number): Promise<{ execution: ExecutionRow; calls: PendingCall[] }[]> {
+/**
+ * Calls whose GenAI execution is already stored, grouped by it. Only executions received since
+ * `since` are looked at: rows land in time order, so zone maps keep this scan to the recent ones.
+ */
+export async function lateCalls(conn: DuckDBConnection, limit: number, since: Date): Promise<{ execution: ExecutionRow; calls: PendingCall[] }[]> {
   const r = await conn.runAndReadAll(
     `SELECT c.pending_id, c.trace_id, c.parent_span_id, c.body, ${EXECUTION_SELECT}
        FROM genai_pending c JOIN executions e ON e.trace_id = c.trace_id AND e.span_id = c.parent_span_id
-      WHERE c.kind = 'call' AND json_exists(e.metadata, '$.genai') ORDER BY e.task_id LIMIT ${Math.trunc(limit)}`,
+      WHERE c.kind = 'call' AND e.received_at >= make_timestamp($1::BIGINT) AND json_exists(e.metadata, '$.genai')
+      ORDER BY e.task_id LIMIT ${Math.trunc(limit)}`,
+    [since.getTime() * 1000],
   );
   const byTask = new Map<string, { execution: ExecutionRow; calls: PendingCall[] }>();
   for (const row of r.getRows()) {
@@ -141,15 +146,16 @@ export async function lateCalls(conn: DuckDBConnection, limit: number): Promise<
  * Calls to expire: those older than `olderThan` with neither a pending agent nor an execution to
  * join (a trace without an agent span), and, beyond `maxPending` pending spans, the oldest calls.
  */
-export async function expiredCalls(conn: DuckDBConnection, olderThan: Date, maxPending: number): Promise<{ orphan: string[]; overflow: string[] }> {
-  const orphan = (
+export async function expiredCalls(conn: DuckDBConnection, olderThan: Date, maxPending: number, since: Date): Promise<{ orphan: string[]; overflow: string[] }> {
+  const old = Number((await conn.runAndReadAll(`SELECT count(*) FROM genai_pending WHERE kind = 'call' AND received_at < make_timestamp($1::BIGINT)`, [olderThan.getTime() * 1000])).getRows()[0]![0]);
+  const orphan = old === 0 ? [] : (
     await conn.runAndReadAll(
       `SELECT c.pending_id FROM genai_pending c
         WHERE c.kind = 'call' AND c.received_at < make_timestamp($1::BIGINT)
           AND NOT EXISTS (SELECT 1 FROM genai_pending a WHERE a.kind = 'agent' AND a.trace_id = c.trace_id AND a.span_id = c.parent_span_id)
-          AND NOT EXISTS (SELECT 1 FROM executions e WHERE e.trace_id = c.trace_id AND e.span_id = c.parent_span_id)
+          AND NOT EXISTS (SELECT 1 FROM executions e WHERE e.received_at >= make_timestamp($2::BIGINT) AND e.trace_id = c.trace_id AND e.span_id = c.parent_span_id)
         LIMIT 10000`,
-      [olderThan.getTime() * 1000],
+      [olderThan.getTime() * 1000, since.getTime() * 1000],
     )
   ).getRows().map((x) => String(x[0]));
   const total = Number((await conn.runAndReadAll('SELECT count(*) FROM genai_pending')).getRows()[0]![0]) - orphan.length;
