@@ -7,11 +7,9 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { reviseRun, settleRun, type GenAiSettings } from '../convert/genai/derive.js';
 import type { ExecutionRow } from '../convert/record.js';
-import type { RejectedSpan } from '../convert/span-to-record.js';
+import { rejectedSpan, type RejectedSpan } from '../convert/rejected.js';
 import type { FeedbackRow } from '../convert/feedback.js';
-import { attributesToObject } from '../convert/attributes.js';
 import type { InferenceCall } from '../convert/genai/spans.js';
-import { uuidV5 } from '../convert/task-id.js';
 import { callsUnder, dueAgents, type PendingAgent, expiredCalls, lateCalls, pendingStats, type Revision, type SettledWork } from '../store/genai-pending.js';
 import type { IngestMetrics } from '../telemetry/metrics.js';
 import type { Committer } from './group-commit.js';
@@ -154,22 +152,11 @@ export class GenAiSettler {
       return settleRun(a.agent, calls, a.received_at, this.settings);
     } catch (err) {
       this.hooks.onError?.(err);
-      const span = a.agent?.span;
-      return {
-        feedback: [],
-        rejectedFeedback: [],
-        rejected: {
-          rejected_id: uuidV5(`rejected-genai/${a.pending_id}`),
-          received_at: a.received_at,
-          trace_id: a.trace_id,
-          span_id: a.span_id,
-          span_name: span?.name || null,
-          service_name: typeof a.agent?.resource?.['service.name'] === 'string' ? (a.agent.resource['service.name'] as string) : null,
-          reason: `GenAI run could not be assembled: ${(err as Error).message}`,
-          attributes: span ? attributesToObject(span.attributes) : {},
-          resource: a.agent?.resource ?? {},
-        },
-      };
+      const span = a.agent?.span ?? {};
+      const resource = a.agent?.resource ?? {};
+      const serviceName = typeof resource['service.name'] === 'string' ? resource['service.name'] : null;
+      const origin = { resource, serviceName, receivedAt: a.received_at, traceId: a.trace_id, spanId: a.span_id };
+      return { feedback: [], rejectedFeedback: [], rejected: rejectedSpan(span, origin, `GenAI run could not be assembled: ${(err as Error).message}`, `rejected-genai/${a.pending_id}`) };
     }
   }
 

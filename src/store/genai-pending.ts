@@ -4,7 +4,10 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { fromJson, type AgentSpan, type InferenceCall, type PendingSpan } from '../convert/genai/spans.js';
 import { ExecutionRow, ROW_FIELDS } from '../convert/record.js';
+import type { GenAiWork } from '../pipeline/consumer.js';
 import type { TableWrite } from './rows.js';
+
+export type { GenAiWork, Revision, SettledWork } from '../pipeline/consumer.js';
 
 export const GENAI_PENDING_COLUMNS = ['pending_id', 'kind', 'trace_id', 'span_id', 'parent_span_id', 'received_at', 'body'] as const satisfies readonly (keyof PendingSpan)[];
 
@@ -12,29 +15,6 @@ export function genaiPendingWrite(rows: readonly PendingSpan[]): TableWrite {
   const seen = new Set<string>();
   const kept = rows.filter((r) => !seen.has(r.pending_id) && seen.add(r.pending_id));
   return { table: 'genai_pending', key: 'pending_id', columns: GENAI_PENDING_COLUMNS, rows: kept.map((r) => GENAI_PENDING_COLUMNS.map((c) => r[c])), inBatchDuplicates: rows.length - kept.length };
-}
-
-/** An assembled run: its agent span leaves; its calls leave only if its execution was new. */
-export interface SettledWork {
-  agent: string;
-  task_id: string | null;
-  calls: readonly string[];
-}
-
-/** A stored execution re-derived with late calls. */
-export interface Revision {
-  old: ExecutionRow;
-  next: ExecutionRow;
-  calls: readonly string[];
-}
-
-/** GenAI work a commit carries besides its rows. */
-export interface GenAiWork {
-  pending?: readonly PendingSpan[];
-  settled?: readonly SettledWork[];
-  revisions?: readonly Revision[];
-  /** Pending spans to drop: calls already counted (redeliveries), expired calls. */
-  drop?: readonly string[];
 }
 
 const inList = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
@@ -162,7 +142,7 @@ export async function expiredCalls(conn: DuckDBConnection, olderThan: Date, maxP
   let overflow: string[] = [];
   if (total > maxPending) {
     const skip = new Set(orphan);
-    overflow = (await conn.runAndReadAll(`SELECT pending_id FROM genai_pending WHERE kind = 'call' ORDER BY received_at LIMIT ${Math.trunc(total - maxPending + orphan.length)}`))
+    overflow = (await conn.runAndReadAll(`SELECT pending_id FROM genai_pending WHERE kind = 'call' ORDER BY received_at, pending_id LIMIT ${Math.trunc(total - maxPending + orphan.length)}`))
       .getRows()
       .map((x) => String(x[0]))
       .filter((id) => !skip.has(id))

@@ -44,8 +44,8 @@ describe('GenAI mapping', () => {
       span('00f067aa0ba902b7', { 'gen_ai.operation.name': 'chat' }, { parentSpanId: AGENT }),
       span('00f067aa0ba902b8', { 'gen_ai.operation.name': 'execute_tool' }),
     ] }] }] }, new Date());
-    assert.deepEqual(r.genai.map((p) => [p.kind, p.parent_span_id]), [['agent', null], ['call', 'b7ad6b7169203331']]);
-    assert.equal(r.rows.length, 0, 'an agent span with execution.* still waits for its calls');
+    assert.deepEqual(r.genaiPending.map((p) => [p.kind, p.parent_span_id]), [['agent', null], ['call', 'b7ad6b7169203331']]);
+    assert.equal(r.executions.length, 0, 'an agent span with execution.* still waits for its calls');
     assert.equal(r.nonExecution, 1);
   });
 
