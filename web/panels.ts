@@ -143,7 +143,7 @@ export function renderPools(a: QueryAnswer): Node[] {
   ];
 }
 
-const short = (s: unknown, max = 48) => {
+const short = (s: unknown, max = 34) => {
   const t = String(s);
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 };
@@ -155,7 +155,7 @@ export function renderPatterns(a: QueryAnswer): Node[] {
     chart({
       title: 'Usage of the top patterns',
       height: 28 + rows.length * 22,
-      marginLeft: 290,
+      marginLeft: 230,
       x: { label: 'executions', grid: true },
       y: { label: null, domain: rows.map((r) => r.label) },
       color: { scheme: 'viridis', domain: [0, 1], legend: true, label: 'success rate', tickFormat: '%' },
