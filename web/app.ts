@@ -200,8 +200,9 @@ $('#auth-form').addEventListener('submit', (e) => {
   void loadAll();
 });
 
+const authHeader = source instanceof LiveSource && source.hasToken ? ` -H "authorization: Bearer $ORB_AUTH_TOKEN"` : '';
 $('#empty-curl').textContent = `NOW=$(date +%s)
-curl -s -X POST ${location.protocol === 'file:' ? 'http://127.0.0.1:4318' : location.origin}/v1/traces -H 'content-type: application/json' -d @- <<EOF
+curl -s -X POST ${location.protocol === 'file:' ? 'http://127.0.0.1:4318' : location.origin}/v1/traces -H 'content-type: application/json'${authHeader} -d @- <<EOF
 {"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"agent.run",
  "startTimeUnixNano":"$((NOW-45))000000000","endTimeUnixNano":"\${NOW}000000000","attributes":[
  {"key":"execution.task_type","value":{"stringValue":"refactor"}},

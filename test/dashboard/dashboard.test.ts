@@ -173,11 +173,6 @@ describe('dashboard in a real browser', { timeout: 600_000 }, () => {
     assert.deepEqual(pick(await tableRows(page, '#route table:last-of-type'), ['similarity']), pick(similar.rows, ['similarity']));
     assert.ok((await markCount(page, 'route')) > 0);
     await (await page.$('#route'))!.screenshot({ path: join(shots, 'route.png') });
-    if (process.env.ORB_UPDATE_SCREENSHOT === '1') {
-      await page.goto(`${base}/?days=30`, { waitUntil: 'load' });
-      await waitReady(page);
-      await page.screenshot({ path: 'docs/dashboard.png', clip: { x: 0, y: 0, width: 1280, height: 900 } });
-    }
     await page.click(`#route [data-filter-task-type="${rec.answer.task_type}"]`);
     await waitReady(page);
     assert.equal(await page.$eval('#f-task_type', (s) => (s as HTMLSelectElement).value), rec.answer.task_type);
@@ -195,6 +190,12 @@ describe('dashboard in a real browser', { timeout: 600_000 }, () => {
     assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
     assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(13, 17, 23)');
     await page.screenshot({ path: join(shots, 'page-dark.png'), clip: { x: 0, y: 0, width: 1280, height: 900 } });
+    await page.click('#theme');
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'auto');
+    if (process.env.ORB_UPDATE_SCREENSHOT === '1') {
+      await page.setViewport({ width: 1280, height: 860 });
+      await page.screenshot({ path: 'docs/dashboard.png', clip: { x: 0, y: 0, width: 1280, height: 860 } });
+    }
     assert.deepEqual(errors, [], 'no console errors');
     await page.close();
   });
