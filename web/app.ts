@@ -191,6 +191,10 @@ $('#route-form').addEventListener('submit', (e) => {
   if (text) void route(text);
 });
 
+$('#route-text').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) $<HTMLFormElement>('#route-form').requestSubmit();
+});
+
 $('#auth-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const token = $<HTMLInputElement>('#auth-token').value.trim();
