@@ -10,7 +10,12 @@ export interface QueryAnswer {
   notes?: string[];
 }
 
-const n = (v: unknown) => (v === null || v === undefined ? NaN : Number(v));
+/** Names a table for the tests and for styling. */
+const tagged = (t: HTMLTableElement, name: string) => {
+  t.dataset.table = name;
+  return t;
+};
+
 
 export function renderTiers(totals: QueryAnswer, daily: QueryAnswer): Node[] {
   if (totals.rows.length === 0) return [emptyPanel('No executions in this window for these filters.')];
@@ -18,7 +23,7 @@ export function renderTiers(totals: QueryAnswer, daily: QueryAnswer): Node[] {
   const rows = daily.rows.map((r) => ({ ...r, day: utcDay(r.date) }));
   const x: Plot.ScaleOptions = { type: 'utc', label: null };
   const tip = { channels: { executions: 'total' }, tip: true } as const;
-  const kpiTable = table(
+  const kpiTable = tagged(table(
     'Per tier over the window',
     [
       { key: 'model_tier', label: 'Tier' },
@@ -29,8 +34,7 @@ export function renderTiers(totals: QueryAnswer, daily: QueryAnswer): Node[] {
       { key: 'p95_duration', label: 'p95 duration', format: seconds, num: true },
     ],
     totals.rows,
-  );
-  kpiTable.dataset.table = 'tiers';
+  ), 'tiers');
   const line = (y: string, label: string, title: string, legend = false, extra: Plot.Markish[] = []) =>
     chart({
       title,
@@ -371,7 +375,8 @@ function anyValue(v: unknown): string {
   if (v === null || v === undefined) return '–';
   if (typeof v === 'number') return Number.isInteger(v) ? count(v) : String(Math.round(v * 1e4) / 1e4);
   if (Array.isArray(v) && v.every((x) => typeof x === 'number')) return v.map(anyValue).join(' – ');
-  if (typeof v === 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) return v.map(anyValue).join(', ');
+  if (typeof v === 'object') return Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k.replaceAll('_', ' ')}: ${anyValue(x)}`).join(' · ');
   return String(v);
 }
 
@@ -415,13 +420,15 @@ export function renderRoute(rec: QueryAnswer, similar: QueryAnswer, filterBy: (t
           Plot.dot(rows, { y: 'model_tier', x: 'success_rate', fill: 'model_tier', r: 5, channels: { evidence: 'evidence' }, tip: true }),
         ],
       }),
-      table('Per-tier evidence', [...KNOWN_EVIDENCE, ...extra.map((k) => ({ key: k, label: k.replaceAll('_', ' '), format: anyValue }))], rows),
+      tagged(table('Per-tier evidence', KNOWN_EVIDENCE, rows), 'evidence'),
     );
+    // A newer server's per-tier fields (posterior probabilities, counts per level…), as they come.
+    if (extra.length > 0) out.push(dataTable('Every per-tier field', [{ key: 'model_tier', label: 'Tier' }, ...extra.map((k) => ({ key: k, label: k.replaceAll('_', ' '), format: anyValue }))], rows));
   }
   out.push(el('h3', { text: `Similar executions behind it (top ${similar.rows.length})` }));
   out.push(
     similar.rows.length > 0
-      ? table(
+      ? tagged(table(
           'Similar executions',
           [
             { key: 'similarity', label: 'Similarity', format: fixed(3), num: true },
@@ -434,7 +441,7 @@ export function renderRoute(rec: QueryAnswer, similar: QueryAnswer, filterBy: (t
             { key: 'timestamp', label: 'When', format: when },
           ],
           similar.rows,
-        )
+        ), 'similar')
       : emptyPanel('No past execution is similar enough (cosine ≥ 0.5).'),
   );
   for (const note of rec.notes ?? []) out.push(el('p', { class: 'hint', text: `note: ${note}` }));

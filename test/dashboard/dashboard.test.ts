@@ -168,9 +168,9 @@ describe('dashboard in a real browser', { timeout: 600_000 }, () => {
     assert.ok(rec.answer.recommended_tier, 'synth data gives a recommendation');
     assert.equal(await page.$eval('#route [data-field="recommended_tier"]', (e) => JSON.parse((e as HTMLElement).dataset.value!)), rec.answer.recommended_tier);
     assert.equal(await page.$eval('#route dd[data-field="basis"]', (e) => JSON.parse((e as HTMLElement).dataset.value!)), rec.answer.basis);
-    assert.deepEqual(pick(await tableRows(page, '#route table'), ['model_tier', 'evidence', 'success_rate', 'success_interval']), pick(rec.rows, ['model_tier', 'evidence', 'success_rate', 'success_interval']));
+    assert.deepEqual(pick(await tableRows(page, '#route table[data-table="evidence"]'), ['model_tier', 'evidence', 'success_rate', 'success_interval']), pick(rec.rows, ['model_tier', 'evidence', 'success_rate', 'success_interval']));
     const similar = await api(base, `/v1/query/similar?text=${encodeURIComponent(TEXT)}&limit=10&threshold=0.5`);
-    assert.deepEqual(pick(await tableRows(page, '#route table:last-of-type'), ['similarity']), pick(similar.rows, ['similarity']));
+    assert.deepEqual(pick(await tableRows(page, '#route table[data-table="similar"]'), ['similarity']), pick(similar.rows, ['similarity']));
     assert.ok((await markCount(page, 'route')) > 0);
     await (await page.$('#route'))!.screenshot({ path: join(shots, 'route.png') });
     await page.click(`#route [data-filter-task-type="${rec.answer.task_type}"]`);
