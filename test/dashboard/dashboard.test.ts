@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'puppeteer-core';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
+import { makeCerts } from '../helpers/certs.js';
+import { httpPost } from '../helpers/raw.js';
 import { runCli } from '../helpers/process.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
 
@@ -277,5 +279,30 @@ describe('dashboard in a real browser', { timeout: 600_000 }, () => {
     const js = readFileSync('dist/web/app.js', 'utf8');
     assert.ok(existsSync('dist/web/index.html'));
     assert.doesNotMatch(js + readFileSync('dist/web/index.html', 'utf8'), /https?:\/\/(cdn|unpkg|cdnjs|jsdelivr)/i);
+  });
+});
+
+describe('dashboard on the TLS listener', () => {
+  it('serves the page over the same HTTPS port; under mTLS it needs a client certificate, probes do not', async () => {
+    const certs = makeCerts(tempDir('orb-certs-'));
+    const t = await startTestServer({ tlsCert: certs.serverCert, tlsKey: certs.serverKey, tlsClientCa: certs.ca, authToken: TOKEN });
+    try {
+      const base = `https://127.0.0.1:${t.server.httpPort}`;
+      const ca = certs.read(certs.ca);
+      const client = { ca, cert: certs.read(certs.clientCert), key: certs.read(certs.clientKey) };
+      const get = (path: string, tls: object, headers: Record<string, string> = {}) => httpPost(`${base}${path}`, Buffer.alloc(0), headers, 'GET', tls);
+      for (const path of ['/', '/assets/app.js']) assert.equal((await get(path, { ca })).status, 401, `${path} without a client certificate`);
+      const page = await get('/', client);
+      assert.equal(page.status, 200);
+      assert.match(page.body.toString(), /<title>orb-learn dashboard<\/title>/);
+      assert.equal((await get('/assets/app.js', client)).status, 200);
+      assert.equal((await get('/v1/dashboard/health', client)).status, 401, 'a certificate is not a token');
+      assert.equal((await get('/v1/dashboard/health', client, { authorization: `Bearer ${TOKEN}` })).status, 200);
+      assert.equal((await get('/healthz', { ca })).status, 200);
+      assert.equal((await httpPost(`${base}/`, Buffer.alloc(0), {}, 'POST', client)).status, 405);
+      assert.equal((await get('/nothing-here', client)).status, 404, "'/' is exact, not a prefix of every path");
+    } finally {
+      await t.close();
+    }
   });
 });
