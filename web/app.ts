@@ -2,7 +2,7 @@
 // panel never blanks the others), a token asked once per tab, and the same code for the static
 // report, which reads embedded answers instead of the API.
 import { facetsRequest, panelRequests, routeRequests, WINDOWS, type ApiRequest, type Filters, type PanelId, type WindowDays } from '../src/dashboard/requests';
-import { ApiError, AuthRequired, LiveSource, ReportSource, reportData, type Source } from './api';
+import { AuthRequired, LiveSource, ReportSource, reportData, type Source } from './api';
 import { el } from './dom';
 import { renderCost, renderFeedback, renderHealth, renderPatterns, renderPolicies, renderPools, renderRoute, renderTiers, type QueryAnswer, type Row } from './panels';
 
@@ -236,7 +236,7 @@ if (report) {
 }
 syncControls();
 void loadAll().catch((err: unknown) => {
-  // Reaching here is a bug in the page: show it rather than an empty screen.
+  // Panels catch their own errors: reaching here is a bug in the page. Say so rather than show an empty screen.
   $('#source').textContent = `The page failed: ${(err as Error).message}`;
-  if (!(err instanceof ApiError)) throw err;
+  throw err;
 });

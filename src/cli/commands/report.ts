@@ -1,6 +1,6 @@
 // orb-learn report --out report.html: the dashboard as one self-contained HTML file for a chosen
 // window, from the database file or a running server (--server URL), with a progress bar.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { collectReport, fileAnswerer, reportHtml, serverAnswerer, type Answerer } from '../../dashboard/report.js';
@@ -40,6 +40,8 @@ export function registerReport(program: Command): void {
       answer = serverAnswerer(base, token);
       source = `the server at ${base}`;
     } else {
+      // Opening a missing file would create an empty database and report on nothing.
+      if (!existsSync(config.db)) fail(`no database at ${config.db}: give --db PATH, or --server URL for a running server`);
       const q = await openQueries({ db: config.db, vectors: false, timeoutMs: config.queryTimeoutMs }).catch((err: Error) =>
         fail(/lock/i.test(err.message) ? `${config.db} is held by another process (a running server?): pass --server URL to read it through the server. ${err.message.split('\n')[0]}` : err.message),
       );
