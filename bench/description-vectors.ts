@@ -7,6 +7,7 @@ import type { OnnxEmbedder } from '../src/embed/embedder.js';
 import { registerModel } from '../src/embed/indexer.js';
 import { quantize } from '../src/embed/quantize.js';
 import type { Store } from '../src/store/db.js';
+import { sqlString } from '../src/store/sql.js';
 
 const LIST_TINYINT = LIST(TINYINT);
 
@@ -30,7 +31,7 @@ export async function addDescriptionVectors(store: Store, embedder: OnnxEmbedder
       }
       app.closeSync();
     }
-    await conn.run(`INSERT INTO execution_embeddings SELECT e.task_id, '${embedder.modelId.replaceAll("'", "''")}', md5(e.task_description)[:32], d.scale, d.embedding, now()
+    await conn.run(`INSERT INTO execution_embeddings SELECT e.task_id, ${sqlString(embedder.modelId)}, md5(e.task_description)[:32], d.scale, d.embedding, now()
       FROM executions e JOIN desc_vectors d USING (task_description)`);
     await conn.run('CHECKPOINT');
     return descriptions.length;

@@ -3,8 +3,7 @@
 import { dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { OnnxEmbedder } from '../embed/embedder.js';
-import { resolveModel } from '../embed/model.js';
-import { modelOptions } from '../embed/service.js';
+import { resolveModel, modelOptions } from '../embed/model.js';
 import { Store } from '../store/db.js';
 import { QueryLibrary } from './library.js';
 import { ReadPool } from './pool.js';
