@@ -9,6 +9,7 @@ import { sketchQuantile } from '../store/summaries.js';
 import { QUERY_PARAMS, type QueryName, type QueryParams } from './params.js';
 import type { ReadPool } from './pool.js';
 import { readOnlySelect } from './sql-guard.js';
+import { isSeriesName, runSeries } from './series.js';
 import type { VectorHit, VectorIndex } from './vector-index.js';
 
 export interface TextEmbedder {
@@ -121,7 +122,21 @@ export class QueryLibrary {
         return this.recommend(p as QueryParams<'recommend'>, now);
       case 'sql':
         return this.sql(p as QueryParams<'sql'>, explain);
+      default:
+        if (isSeriesName(name)) return this.series(name, p, now);
+        throw new InvalidInputError(`no query ${JSON.stringify(name)}`);
     }
+  }
+
+  /** The dashboard's queries (series.ts), on this library's connections. */
+  private series(name: Parameters<typeof runSeries>[0], p: Record<string, unknown>, now: Date) {
+    return runSeries(name, p, {
+      read: async (sql) => (await this.read(sql, false)).rows,
+      where,
+      firstDay: (days) => this.sinceDate(now, days).toISOString().slice(0, 10),
+      now,
+      wilson,
+    });
   }
 
   private async read(sql: Sql, explain: boolean): Promise<{ rows: Record<string, unknown>[]; explain?: string }> {
