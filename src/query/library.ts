@@ -3,13 +3,16 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { InvalidInputError, RetryableError } from '../errors.js';
 import { firstIssue } from '../convert/issues.js';
+import { queryContent } from '../embed/content.js';
 import { Lru } from '../embed/lru.js';
+import { DEFAULT_LEXICAL_WEIGHT } from './lexical-index.js';
 import { executionsSource, feedbackSource } from '../store/archive-layout.js';
 import { sketchQuantile } from '../store/summaries.js';
 import { committedSummarySources } from '../store/summary-journal.js';
 import { QUERY_PARAMS, type QueryName, type QueryParams } from './params.js';
 import type { ReadPool } from './pool.js';
 import { readOnlySelect } from './sql-guard.js';
+import { isSeriesName, runSeries } from './series.js';
 import type { VectorHit, VectorIndex } from './vector-index.js';
 
 export interface TextEmbedder {
@@ -33,8 +36,7 @@ export interface QueryOptions {
   now?: Date;
 }
 
-/** The weight of lexical overlap that measured best (docs/hybrid-ranking.md). */
-export const DEFAULT_LEXICAL_WEIGHT = 0.1;
+export { DEFAULT_LEXICAL_WEIGHT };
 
 export interface QueryLibraryOptions {
   /** Default lexical_weight of similar and recommend; 0 ranks by cosine alone. */
@@ -44,6 +46,9 @@ export interface QueryLibraryOptions {
 type Sql = { text: string; values: DuckDBValue[] };
 
 const DAY_MS = 86_400_000;
+
+/** Queries that read summaries as committed (journal included) or none: they never wait for the writer. */
+const READS_COMMITTED = new Set<string>(['similar', 'tiers', 'pools', 'cost-error', 'recommend']);
 
 /** Wilson score interval for a proportion, 95%. */
 export function wilson(successes: number, n: number, z = 1.96): [number, number] {
@@ -89,8 +94,8 @@ export class QueryLibrary {
     private readonly archiveDir: string | null = null,
     /**
      * Brings the summary tables up to what is committed (read-your-writes). It waits for the
-     * writer's turn, so only the queries that read non-additive summaries (patterns) and the
-     * caller's SQL call it; the others read the journal beside the tables (committedSummarySources).
+     * writer's turn, so only the queries that read non-additive summaries (patterns), the
+     * dashboard's series and the caller's SQL call it; the others read the journal beside the tables (committedSummarySources).
      */
     private readonly freshen: () => Promise<void> = async () => undefined,
     options: QueryLibraryOptions = {},
@@ -107,7 +112,7 @@ export class QueryLibrary {
     const params = parsed.data as Record<string, unknown>;
     if ((name === 'similar' || name === 'recommend') && params.lexical_weight === undefined) params.lexical_weight = this.lexicalWeight;
     const now = opts.now ?? new Date();
-    if (name === 'patterns' || name === 'sql') await this.freshen();
+    if (!READS_COMMITTED.has(name)) await this.freshen();
     else if (!this.summaries) this.summaries = await this.pool.use((conn) => committedSummarySources(conn));
     const result = await this.dispatch(name, params, now, opts.explain ?? false);
     return { query: name, params, ...result, took_ms: Math.round((performance.now() - started) * 100) / 100 };
@@ -124,12 +129,26 @@ export class QueryLibrary {
       case 'pools':
         return this.sqlQuery(this.poolsSql(p as QueryParams<'pools'>, now), explain);
       case 'cost-error':
-        return this.sqlQuery(this.costErrorSql(p as QueryParams<'cost-error'>, now), explain);
+        return this.costError(p as QueryParams<'cost-error'>, now, explain);
       case 'recommend':
         return this.recommend(p as QueryParams<'recommend'>, now);
       case 'sql':
         return this.sql(p as QueryParams<'sql'>, explain);
+      default:
+        if (isSeriesName(name)) return this.series(name, p, now);
+        throw new InvalidInputError(`no query ${JSON.stringify(name)}`);
     }
+  }
+
+  /** The dashboard's queries (series.ts), on this library's connections. */
+  private series(name: Parameters<typeof runSeries>[0], p: Record<string, unknown>, now: Date) {
+    return runSeries(name, p, {
+      read: async (sql) => (await this.read(sql, false)).rows,
+      where,
+      firstDay: (days) => this.sinceDate(now, days).toISOString().slice(0, 10),
+      now,
+      wilson,
+    });
   }
 
   private async read(sql: Sql, explain: boolean): Promise<{ rows: Record<string, unknown>[]; explain?: string }> {
@@ -223,19 +242,28 @@ export class QueryLibrary {
     };
   }
 
-  private costErrorSql(p: QueryParams<'cost-error'>, now: Date): Sql {
+  /** Estimates against actual cost, over the executions that carry a cost_estimate; the note says how many lacked one. */
+  private async costError(p: QueryParams<'cost-error'>, now: Date, explain: boolean) {
     const values: DuckDBValue[] = [];
     const filter = this.tierFilter({ days: p.days }, now, values);
     const col = p.by === 'tier' ? 'model_tier' : 'task_type';
-    return {
-      text: `SELECT ${col} AS ${p.by}, sum(total_executions)::BIGINT AS executions,
-          sum(sum_cost_estimate) / sum(total_executions) AS avg_estimate, sum(sum_cost) / sum(total_executions) AS avg_actual,
-          (sum(sum_cost) - sum(sum_cost_estimate)) / sum(total_executions) AS mean_error,
-          sum(sum_abs_cost_error) / sum(total_executions) AS mean_abs_error,
+    const n = 'sum(estimate_count)';
+    const r = await this.sqlQuery(
+      {
+        text: `SELECT ${col} AS ${p.by}, ${n}::BIGINT AS executions, (sum(total_executions) - ${n})::BIGINT AS skipped_without_estimate,
+          sum(sum_cost_estimate) / ${n} AS avg_estimate, sum(sum_cost_with_estimate) / ${n} AS avg_actual,
+          (sum(sum_cost_with_estimate) - sum(sum_cost_estimate)) / ${n} AS mean_error,
+          sum(sum_abs_cost_error) / ${n} AS mean_abs_error,
           100 * sum(sum_abs_cost_error) / nullif(sum(sum_cost_estimate), 0) AS abs_error_pct
-        FROM ${this.summary('tier_performance_mv')} ${filter} GROUP BY ${col} ORDER BY abs_error_pct DESC NULLS LAST`,
-      values,
-    };
+        FROM ${this.summary('tier_performance_mv')} ${filter} GROUP BY ${col} HAVING ${n} > 0 ORDER BY abs_error_pct DESC NULLS LAST`,
+        values,
+      },
+      explain,
+    );
+    const skipped = (await this.read({ text: `SELECT coalesce(sum(total_executions) - sum(estimate_count), 0)::BIGINT AS n FROM ${this.summary('tier_performance_mv')} ${filter}`, values }, false)).rows[0]?.n;
+    const k = Number(skipped ?? 0);
+    if (k > 0) r.notes.push(`skipped ${k} execution${k === 1 ? '' : 's'} without a cost_estimate (runs learned from GenAI/OpenInference spans carry none unless execution.cost_estimate is set)`);
+    return r;
   }
 
   private vectorsOrFail() {
@@ -247,11 +275,13 @@ export class QueryLibrary {
   /** Routers ask about the same task again (retries, fan-out): its vector is remembered, per model. */
   private readonly queryVectors = new Lru<string, Float32Array>(2048);
 
-  private async embedOne(embedder: TextEmbedder, text: string): Promise<Float32Array> {
-    const key = `${embedder.modelId}\u0000${text}`;
+  /** The query's vector, embedded as the index's vectors are (its description, and its task type when known). */
+  private async embedOne(embedder: TextEmbedder, index: VectorIndex, text: string, taskType?: string): Promise<Float32Array> {
+    const content = queryContent(text, taskType, index.content);
+    const key = `${embedder.modelId}\u0000${content}`;
     const hit = this.queryVectors.get(key);
     if (hit) return hit;
-    const v = (await embedder.embed([text])).vectors[0]!;
+    const v = (await embedder.embed([content])).vectors[0]!;
     this.queryVectors.set(key, v);
     return v;
   }
@@ -264,22 +294,30 @@ export class QueryLibrary {
     if (!index.lexical) return { note: `ranked by cosine (lexical_weight ${w} asked, but this index keeps no lexical index), ${exact}` };
     return {
       lexical: { text, weight: w },
-      note: `ranked by score = ${round4(1 - w)}·cosine + ${w}·BM25/max BM25 (BM25 over task descriptions); similarity is the cosine, and thresholds apply to it; ${exact}`,
+      note: `ranked by score = ${round4(1 - w)}·cosine + ${w}·BM25/BM25(text as a description) (BM25 over task descriptions); similarity is the cosine, and thresholds apply to it; ${exact}`,
     };
   }
 
   private async similar(p: QueryParams<'similar'>, now: Date, explain: boolean) {
     const { index, embedder } = this.vectorsOrFail();
     const { lexical, note } = this.ranking(index, p.text, p.lexical_weight);
-    const hits = index.search(await this.embedOne(embedder, p.text), {
-      limit: p.limit,
-      repo: p.repo,
-      sinceMs: now.getTime() - p.days * DAY_MS,
-      threshold: p.threshold,
-      lexical,
-    });
+    const query = await this.embedOne(embedder, index, p.text);
+    const filters = { repo: p.repo, sinceMs: now.getTime() - p.days * DAY_MS };
+    const hits = index.search(query, { ...filters, limit: p.limit, threshold: p.threshold, lexical });
     const rows = await this.fetchExecutions(hits, explain, p.include_archive ? executionsSource(this.archiveDir) : 'executions');
-    return { rows: rows.rows, explain: rows.explain, notes: [note] };
+    const notes = [note];
+    let answer: Record<string, unknown> | undefined;
+    if (rows.rows.length === 0) {
+      // Say why the answer is empty: nothing under the filters, or nothing as similar as the threshold.
+      const best = index.search(query, { ...filters, limit: 1 })[0];
+      answer = { matched: 0, threshold: p.threshold, best_similarity: best ? round4(best.similarity) : null, best_task_id: best?.task_id ?? null };
+      notes.push(
+        best
+          ? `no execution reaches similarity ${p.threshold}; the most similar found has ${round4(best.similarity)} (task ${best.task_id}): lower --threshold to see it`
+          : `no execution with a vector matches the filters (repo ${p.repo ?? 'any'}, last ${p.days} days)`,
+      );
+    }
+    return { rows: rows.rows, explain: rows.explain, notes, answer };
   }
 
   private async fetchExecutions(hits: VectorHit[], explain: boolean, source = 'executions') {
@@ -310,7 +348,7 @@ export class QueryLibrary {
   private async recommend(p: QueryParams<'recommend'>, now: Date) {
     const { index, embedder } = this.vectorsOrFail();
     const { lexical, note } = this.ranking(index, p.text, p.lexical_weight);
-    const hits = index.search(await this.embedOne(embedder, p.text), { limit: p.k, repo: p.repo, threshold: p.min_similarity, lexical });
+    const hits = index.search(await this.embedOne(embedder, index, p.text, p.task_type), { limit: p.k, repo: p.repo, threshold: p.min_similarity, lexical });
     const taskType = p.task_type ?? majority(hits.map((h) => h.task_type));
     const notes: string[] = [`similar executions ${note}`];
     let basis = 'similar_executions';

@@ -1,6 +1,8 @@
 // The query library over a database file, for code and the CLI when no server holds the file
 // (DuckDB lets one process open it). Vectors for similar/recommend load with the model.
 import { dirname, join } from 'node:path';
+import { DEFAULT_EMBED_CONTENT, vectorModelId, type EmbedContent } from '../embed/content.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { OnnxEmbedder } from '../embed/embedder.js';
 import { resolveModel, modelOptions } from '../embed/model.js';
 import { Store } from '../store/db.js';
@@ -17,12 +19,16 @@ export interface OpenQueriesOptions {
   modelDir?: string;
   modelCacheDir?: string;
   lexicalWeight?: number;
+  /** What the stored vectors are of (default 'task'). */
+  embedContent?: EmbedContent;
   timeoutMs?: number;
   connections?: number;
 }
 
 export interface OpenQueries {
   library: QueryLibrary;
+  /** A connection of its own for `fn` (policies, reports), closed after it. */
+  withConnection<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -38,13 +44,28 @@ export async function openQueries(o: OpenQueriesOptions): Promise<OpenQueries> {
   try {
     if (o.vectors ?? true) {
       const embedder = await OnnxEmbedder.load(await resolveModel(modelOptions(o)), { threads: 2 });
-      vectors = { index: new VectorIndex(embedder.modelId, embedder.dimension), embedder };
-      await pool.use((conn) => vectors!.index.load(conn));
+      const content = o.embedContent ?? DEFAULT_EMBED_CONTENT;
+      vectors = { index: new VectorIndex(vectorModelId(embedder.modelId, content), embedder.dimension, { content }), embedder };
+      // A start-up load, not a query: no query time limit (an interrupted load would be partial).
+      const conn = await store.connect();
+      try {
+        await vectors.index.load(conn);
+      } finally {
+        conn.closeSync();
+      }
     }
   } catch (err) {
     await close();
     throw err;
   }
   const library = new QueryLibrary(pool, () => vectors, o.archiveDir ?? join(dirname(o.db), 'archive'), undefined, { lexicalWeight: o.lexicalWeight });
-  return { library, close };
+  const withConnection = async <T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> => {
+    const conn = await store.connect();
+    try {
+      return await fn(conn);
+    } finally {
+      conn.closeSync();
+    }
+  };
+  return { library, withConnection, close };
 }

@@ -7,9 +7,30 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const text = z.string().trim().min(1, 'must not be empty');
 const optionalText = z.string().trim().min(1).optional();
-/** Ranking: score = (1 − w)·cosine + w·BM25/max BM25; 0 is cosine alone. Default: the library's. */
+/** Ranking: score = (1 − w)·cosine + w·BM25/BM25(the text against itself); 0 is cosine alone. Default: the library's. */
 const lexicalWeight = num(0, 1).optional();
 const flag = boolish.default(false);
+/** similar's default threshold, chosen by cross-validation on the dev set (docs/hybrid-ranking.md). */
+export const SIMILAR_THRESHOLD = 0.44;
+
+/** The dashboard's windows are 7, 30 and 90 days; any whole number up to a year is accepted. */
+const lastDays = (d: number) => int(1, 366).default(d);
+
+/** The dashboard's queries (src/query/series.ts): per-day series and window totals from the summary tables. */
+export const SERIES_PARAMS = {
+  /** Per UTC day and model tier: counts, success rate with its interval, cost, quality, p95 duration. */
+  'tiers-daily': z.strictObject({ task_type: optionalText, repo: optionalText, days: lastDays(30) }),
+  /** Per UTC day and tier (or task type): signed and absolute cost-estimate error. */
+  'cost-error-daily': z.strictObject({ by: z.enum(['tier', 'task_type']).default('tier'), task_type: optionalText, repo: optionalText, days: lastDays(30) }),
+  /** Per pool over the window: success (with its interval), duration, cost. */
+  'pools-summary': z.strictObject({ repo: optionalText, days: lastDays(30) }),
+  /** Per UTC day a piece of feedback was given: ratings and acceptance. */
+  'feedback-daily': z.strictObject({ days: lastDays(30) }),
+  /** The task types, repositories and tiers with executions in the window (for filters), and whether there are any at all. */
+  facets: z.strictObject({ days: lastDays(90) }),
+  /** What the store knows of its own health: ingest per hour, rejections by reason, archive runs. */
+  health: z.strictObject({ hours: int(1, 24 * 90).default(48) }),
+} as const;
 
 export const QUERY_PARAMS = {
   similar: z.strictObject({
@@ -17,7 +38,8 @@ export const QUERY_PARAMS = {
     repo: optionalText,
     days: int(1, 36500).default(90),
     limit: int(1, 1000).default(10),
-    threshold: num(-1, 1).default(0.7),
+    /** On the cosine; the default keeps 98% of the paraphrases that no threshold finds on the dev set (docs/hybrid-ranking.md). */
+    threshold: num(-1, 1).default(SIMILAR_THRESHOLD),
     /** Also return archived executions the index still holds. */
     include_archive: flag,
     lexical_weight: lexicalWeight,
@@ -58,6 +80,7 @@ export const QUERY_PARAMS = {
     /** Adds the views all_executions and all_feedback: the hot tables plus the Parquet archive. */
     include_archive: flag,
   }),
+  ...SERIES_PARAMS,
 } as const;
 
 export type QueryName = keyof typeof QUERY_PARAMS;
