@@ -49,8 +49,29 @@ export const QUERY_PARAMS = {
     k: int(5, 1000).default(50),
     /** Past executions less similar than this are not evidence. */
     min_similarity: num(-1, 1).default(0.5),
+    /** Executions (similar ones: their kernel weight) a level needs to be named the basis; legacy: per tier. */
     min_evidence: int(1, 1000).default(5),
     lexical_weight: lexicalWeight,
+    /** Least posterior probability of meeting both targets for a tier to count as meeting them. */
+    confidence: num(0.01, 0.999).default(0.7),
+    /** κ: pseudo-executions a parent level's rate is worth at the next (global → repo → task type → similar). */
+    prior_strength: num(0.01, 10_000).default(4),
+    /** An execution's weight halves every this many days. */
+    half_life_days: num(0.01, 36500).default(30),
+    /** Kernel over the cosine: weight min(1, exp(−(kernel_full − cosine)/kernel_width)). */
+    kernel_width: num(0.001, 10).default(0.05),
+    kernel_full: num(-1, 1).default(0.75),
+    /** Days of summary history behind the prior. */
+    history_days: int(1, 36500).default(365),
+    /** explore: Thompson-sample at most explore_share of calls (default: the server's setting). */
+    mode: z.enum(['exploit', 'explore']).optional(),
+    explore_share: num(0, 1).optional(),
+    /** Exploration never picks a tier whose posterior mean success is below this. */
+    explore_floor: num(0, 1).default(0.5),
+    /** Seed of this call's sampling (reproducible exploration). */
+    seed: int(0, 2 ** 31 - 1).optional(),
+    /** bayes (default) or legacy: the raw-rate recommend of before, for comparison. */
+    strategy: z.enum(['bayes', 'legacy']).default('bayes'),
   }),
   sql: z.strictObject({
     query: text,
