@@ -65,6 +65,10 @@ const Settings = z.strictObject({
   queryTimeoutMs: int(100).default(10_000),
   /** Weight of lexical overlap (BM25) against cosine in similar/recommend; 0 ranks by cosine alone (docs/hybrid-ranking.md). */
   queryLexicalWeight: z.coerce.number().min(0).max(1).default(0.1),
+  /** recommend's mode when a call names none: exploit, or explore (Thompson sampling on at most routerExploreShare of calls). */
+  routerMode: z.enum(['exploit', 'explore']).default('exploit'),
+  /** Share of explore-mode recommend calls that may try another tier than the best-supported one. */
+  routerExploreShare: z.coerce.number().min(0).max(1).default(0.1),
   /** In-line mode: forward every request, unchanged, to this OTLP/gRPC endpoint before acknowledging. */
   forward: hostPort.optional(),
   /** TLS to the downstream, verified against the system roots (or forwardCa). */

@@ -58,9 +58,8 @@ export const QUERY_PARAMS = {
     prior_strength: num(0.01, 10_000).default(4),
     /** An execution's weight halves every this many days. */
     half_life_days: num(0.01, 36500).default(30),
-    /** Kernel over the cosine: weight min(1, exp(−(kernel_full − cosine)/kernel_width)). */
+    /** Kernel over the cosine: a similar execution weighs exp(−(best cosine − its cosine)/kernel_width). */
     kernel_width: num(0.001, 10).default(0.05),
-    kernel_full: num(-1, 1).default(0.75),
     /** Days of summary history behind the prior. */
     history_days: int(1, 36500).default(365),
     /** explore: Thompson-sample at most explore_share of calls (default: the server's setting). */

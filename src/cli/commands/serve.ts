@@ -34,6 +34,8 @@ export const SERVE_FLAGS: SettingFlag[] = [
   ['queryConnections', 'N', 'read connections for queries (default 4)'],
   ['queryTimeoutMs', 'MS', 'a query running longer is interrupted (default 10000)'],
   ['queryLexicalWeight', 'W', 'weight of lexical overlap (BM25) against cosine in similar/recommend, 0-1; 0 = cosine only (default 0.1)'],
+  ['routerMode', 'MODE', 'recommend mode when a call names none: exploit or explore (default exploit)'],
+  ['routerExploreShare', 'SHARE', 'share of explore-mode recommend calls that may try another tier, 0-1 (default 0.1)'],
   ['forward', 'HOST:PORT', 'in-line mode: pass every request on to this OTLP/gRPC endpoint; acknowledge once it has'],
   ['forwardTls', 'BOOL', 'TLS to the forward endpoint, verified against the system roots (default false)'],
   ['forwardCa', 'PEM', "CA of the forward endpoint's certificate; implies TLS"],

@@ -53,10 +53,8 @@ export interface RouterSettings {
   priorStrength: number;
   /** Half-life of an execution's weight, in days. */
   halfLifeDays: number;
-  /** τ of the kernel exp(−(full − cosine)/τ), capped at 1. */
+  /** τ of the kernel exp(−(best cosine − cosine)/τ): how fast a neighbour counts less than the best match. */
   kernelWidth: number;
-  /** Cosine at and above which a neighbour counts fully. */
-  kernelFull: number;
   /** Past executions less similar than this are not evidence. */
   minSimilarity: number;
   /** Assumed standard deviation of one execution's quality score, for the mean quality's posterior. */
@@ -67,16 +65,22 @@ export const DEFAULT_ROUTER_SETTINGS: RouterSettings = {
   priorStrength: 4,
   halfLifeDays: 30,
   kernelWidth: 0.05,
-  kernelFull: 0.75,
   minSimilarity: 0.5,
   qualitySd: 15,
 };
 
-/** A neighbour's weight from its cosine: 1 at `kernelFull` and above, e-fold per τ below, 0 under minSimilarity. */
-export function kernel(similarity: number, s: Pick<RouterSettings, 'kernelWidth' | 'kernelFull' | 'minSimilarity'>): number {
+/**
+ * A neighbour's weight from its cosine: 1 for the best match, e-fold per τ below it, 0 under
+ * minSimilarity. Relative to the best match because a model's cosine scale is its own (a close
+ * paraphrase scores 0.6 with one model, 0.9 with another); minSimilarity says when nothing is close.
+ */
+export function kernel(similarity: number, best: number, s: Pick<RouterSettings, 'kernelWidth' | 'minSimilarity'>): number {
   if (!(similarity >= s.minSimilarity)) return 0;
-  return Math.min(1, Math.exp(-(s.kernelFull - similarity) / s.kernelWidth));
+  return Math.exp(-(Math.max(best, similarity) - similarity) / s.kernelWidth);
 }
+
+/** The best cosine among neighbours (the kernel's reference). */
+export const bestSimilarity = (xs: readonly { similarity: number }[]) => xs.reduce((m, x) => Math.max(m, x.similarity), -Infinity);
 
 /** Weight of an execution `ageDays` old. */
 export const recency = (ageDays: number, halfLifeDays: number) => Math.pow(0.5, Math.max(0, ageDays) / halfLifeDays);
@@ -120,8 +124,9 @@ export function posteriors(tiers: Iterable<string>, levels: Levels, neighbours: 
   const k = s.priorStrength;
   // Σ kernel · (recency-weighted sums) per tier; count is the executions inside the kernel.
   const near = new Map<string, TierSums>();
+  const best = bestSimilarity(neighbours);
   for (const nb of neighbours) {
-    const w = kernel(nb.similarity, s);
+    const w = kernel(nb.similarity, best, s);
     if (w === 0) continue;
     let a = near.get(nb.tier);
     if (!a) near.set(nb.tier, (a = emptySums()));

@@ -5,7 +5,7 @@ import type { DuckDBValue } from '@duckdb/node-api';
 import type { VectorHit } from '../vector-index.js';
 import { decide, DEFAULT_DECIDE, sampler, type Decision, type Sampler } from './decide.js';
 import { History } from './history.js';
-import { credibleInterval, kernel, posteriorMean, posteriors, recency, type Neighbour, type RouterSettings, type TierPosterior } from './posterior.js';
+import { bestSimilarity, credibleInterval, kernel, posteriorMean, posteriors, recency, type Neighbour, type RouterSettings, type TierPosterior } from './posterior.js';
 
 const DAY_MS = 86_400_000;
 
@@ -23,7 +23,6 @@ export interface RecommendParams {
   prior_strength: number;
   half_life_days: number;
   kernel_width: number;
-  kernel_full: number;
   history_days: number;
   mode?: 'exploit' | 'explore';
   explore_share?: number;
@@ -56,7 +55,6 @@ export const settingsOf = (p: RecommendParams): RouterSettings => ({
   priorStrength: p.prior_strength,
   halfLifeDays: p.half_life_days,
   kernelWidth: p.kernel_width,
-  kernelFull: p.kernel_full,
   minSimilarity: p.min_similarity,
   qualitySd: 15,
 });
@@ -65,12 +63,13 @@ export const settingsOf = (p: RecommendParams): RouterSettings => ({
 export function inferTaskType(given: string | undefined, hits: readonly { task_type: string; similarity: number }[], s: RouterSettings): { taskType: string | null; source: 'given' | 'similar_executions' | null } {
   if (given) return { taskType: given, source: 'given' };
   const w = new Map<string, number>();
+  const best = bestSimilarity(hits);
   for (const h of hits) {
-    const k = kernel(h.similarity, s);
+    const k = kernel(h.similarity, best, s);
     if (k > 0) w.set(h.task_type, (w.get(h.task_type) ?? 0) + k);
   }
-  const best = [...w.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0];
-  return best ? { taskType: best[0], source: 'similar_executions' } : { taskType: null, source: null };
+  const top = [...w.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0];
+  return top ? { taskType: top[0], source: 'similar_executions' } : { taskType: null, source: null };
 }
 
 /** The most specific level with at least `minEvidence` executions behind it. */
@@ -238,7 +237,7 @@ export class Router {
     if (taskType && !history.hasTaskType(taskType)) notes.push(`task type ${taskType} has no history: its level of the prior is skipped`);
     if (mode === 'explore' && !mayExplore) notes.push(`exploration budget spent (${this.exploredCalls} of ${this.explorable} explore-mode calls explored, ε = ${share}): this call exploited`);
     if (ps.some((t) => t.quality_mean === null) && p.quality_target > 0) notes.push('tiers without any quality score are judged on success alone');
-    notes.push(`prior: Beta shrunk global → repo → task type with strength κ = ${p.prior_strength}; recency half-life ${p.half_life_days} days; kernel min(1, exp(−(${p.kernel_full} − cosine)/${p.kernel_width})) from cosine ${p.min_similarity}`);
+    notes.push(`prior: Beta shrunk global → repo → task type with strength κ = ${p.prior_strength}; recency half-life ${p.half_life_days} days; kernel exp(−(best cosine − cosine)/${p.kernel_width}) from cosine ${p.min_similarity}`);
     return { ...answerOf(p, ps, d, { basis, taskType, taskTypeSource: source, hits: hits.length, mode }), notes };
   }
 }
