@@ -11,6 +11,7 @@ import { readOnlySelect } from './sql-guard.js';
 import type { VectorHit, VectorIndex } from './vector-index.js';
 import { legacyRecommend, wilson, type TierEvidence } from './router/legacy.js';
 import { Router, type RouterOptions } from './router/recommend.js';
+import { evalRouting } from './router/eval-query.js';
 
 export { wilson, type TierEvidence };
 
@@ -33,6 +34,8 @@ export interface QueryResult {
 export interface QueryOptions {
   explain?: boolean;
   now?: Date;
+  /** Long queries (eval-routing) report how far they are. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** The weight of lexical overlap that measured best (docs/hybrid-ranking.md). */
@@ -93,11 +96,11 @@ export class QueryLibrary {
     if ((name === 'similar' || name === 'recommend') && params.lexical_weight === undefined) params.lexical_weight = this.lexicalWeight;
     const now = opts.now ?? new Date();
     await this.freshen();
-    const result = await this.dispatch(name, params, now, opts.explain ?? false);
+    const result = await this.dispatch(name, params, now, opts.explain ?? false, opts.onProgress);
     return { query: name, params, ...result, took_ms: Math.round((performance.now() - started) * 100) / 100 };
   }
 
-  private dispatch(name: QueryName, p: Record<string, unknown>, now: Date, explain: boolean): Promise<Omit<QueryResult, 'query' | 'params' | 'took_ms'>> {
+  private dispatch(name: QueryName, p: Record<string, unknown>, now: Date, explain: boolean, onProgress?: (done: number, total: number) => void): Promise<Omit<QueryResult, 'query' | 'params' | 'took_ms'>> {
     switch (name) {
       case 'similar':
         return this.similar(p as QueryParams<'similar'>, now, explain);
@@ -113,6 +116,8 @@ export class QueryLibrary {
         return this.recommend(p as QueryParams<'recommend'>, now);
       case 'sql':
         return this.sql(p as QueryParams<'sql'>, explain);
+      case 'eval-routing':
+        return evalRouting((fn) => this.pool.use(fn), p as QueryParams<'eval-routing'>, this.vectors()?.index.modelId ?? null, now, onProgress);
     }
   }
 
