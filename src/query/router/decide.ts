@@ -29,7 +29,9 @@ export interface Sampler {
 
 export function sampler(seed?: number): Sampler {
   const beta = seed === undefined ? betaFactory.factory() : betaFactory.factory({ seed });
-  const uniform = () => beta.PRNG() as number;
+  // beta.PRNG is the raw MT19937 (integers); its normalized form is uniform on [0, 1), same state.
+  const mt = beta.PRNG as unknown as { normalized: () => number };
+  const uniform = () => mt.normalized();
   return {
     uniform,
     beta: (a, b) => beta(a, b),
@@ -51,7 +53,7 @@ export interface Decision {
   probability: number | null;
   /** Probability with which the chosen tier was picked by this call's policy. */
   propensity: number;
-  /** The call sampled (it could have picked another tier than the greedy one). */
+  /** The call picked another tier than the greedy one (it sampled, and the sample differed). */
   explored: boolean;
   /** Per tier: P(meets targets), and the probability the policy would pick it. */
   p_meets: Map<string, number>;
@@ -132,7 +134,7 @@ export function decide(ps: readonly TierPosterior[], o: DecideOptions, explore: 
     targets_met: tier === g.tier ? g.met : pm.get(tier)! >= o.confidence,
     probability: pm.get(tier)!,
     propensity: policy.get(tier)!,
-    explored: policy.size > 1,
+    explored: tier !== g.tier,
     p_meets: pm,
     policy,
   };
