@@ -28,7 +28,8 @@ export interface Sampler {
 }
 
 export function sampler(seed?: number): Sampler {
-  const beta = seed === undefined ? betaFactory.factory() : betaFactory.factory({ seed });
+  // stdlib's MT19937 takes seeds from 1.
+  const beta = seed === undefined ? betaFactory.factory() : betaFactory.factory({ seed: seed + 1 });
   // beta.PRNG is the raw MT19937 (integers); its normalized form is uniform on [0, 1), same state.
   const mt = beta.PRNG as unknown as { normalized: () => number };
   const uniform = () => mt.normalized();

@@ -180,7 +180,9 @@ export function posteriors(tiers: Iterable<string>, levels: Levels, neighbours: 
       cost_basis: costBasis,
     });
   }
-  return out.sort((a, b) => a.cost - b.cost || a.tier.localeCompare(b.tier));
+  // Costs equal to a billionth tie (sums of floats), then by name: the order is stable.
+  const c = (x: TierPosterior) => Math.round(x.cost * 1e9);
+  return out.sort((a, b) => c(a) - c(b) || a.tier.localeCompare(b.tier));
 }
 
 /** P(success rate ≥ target) · P(mean quality ≥ target) under the posterior (quality ignored when unknown). */
