@@ -123,10 +123,13 @@ function shrink(sum: number, weight: number, parent: number | null, k: number): 
 export function posteriors(tiers: Iterable<string>, levels: Levels, neighbours: readonly Neighbour[], s: RouterSettings): TierPosterior[] {
   const k = s.priorStrength;
   // Σ kernel · (recency-weighted sums) per tier; count is the executions inside the kernel.
+  // The kernel's reference is the best match on the same tier: exact repeats of a task on one tier
+  // must not silence the paraphrases that are all the evidence about another.
   const near = new Map<string, TierSums>();
-  const best = bestSimilarity(neighbours);
+  const best = new Map<string, number>();
+  for (const nb of neighbours) best.set(nb.tier, Math.max(best.get(nb.tier) ?? -Infinity, nb.similarity));
   for (const nb of neighbours) {
-    const w = kernel(nb.similarity, best, s);
+    const w = kernel(nb.similarity, best.get(nb.tier)!, s);
     if (w === 0) continue;
     let a = near.get(nb.tier);
     if (!a) near.set(nb.tier, (a = emptySums()));
