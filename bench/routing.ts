@@ -1,4 +1,4 @@
-// npm run bench:routing [-- --tasks 600 --seed 1 --eval ../shared/eval/similar-tasks-dev.jsonl]
+// npm run bench:routing [-- --tasks 600 --seed 1 --eval ../shared/eval/similar-tasks-dev.jsonl --params confidence=0.6 --only static,loop]
 //
 // The router in a closed loop against a running `orb-learn serve` (issue 11 §6). A world from the
 // dev set: each group is a kind of task with a true success rate per tier from one of four

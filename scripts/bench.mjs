@@ -29,9 +29,10 @@ const QUICK = {
   snapshot: ['--rows', '20000', '--runs', '1'],
   recall: ['--model', 'use-lite'],
   'recall-hybrid': ['--rows', '20000', '--time-rows', '20000'],
+  routing: ['--tasks', '100'],
 };
 /** Benchmarks that read the similar-task set (--eval): required by these, optional for the others. */
-const NEEDS_EVAL = new Set(['recall', 'recall-hybrid']);
+const NEEDS_EVAL = new Set(['recall', 'recall-hybrid', 'routing']);
 const TAKES_EVAL = new Set([...NEEDS_EVAL, 'embed', 'query']);
 
 const list = (s) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);
