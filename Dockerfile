@@ -26,6 +26,9 @@ COPY src ./src
 COPY proto ./proto
 COPY schema ./schema
 COPY scripts/healthcheck.mjs ./scripts/healthcheck.mjs
+# The dashboard page: bundled into dist/web by the build, served at / (nothing from a CDN).
+COPY web ./web
+COPY scripts/build-web.mjs ./scripts/build-web.mjs
 RUN npm rebuild && npm run build
 
 # ---- production dependencies only ----
@@ -49,6 +52,7 @@ RUN mkdir -p /data /models && chown node:node /data /models
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/web ./dist/web
 COPY --from=build /app/proto ./proto
 COPY --from=build /app/schema ./schema
 COPY --from=build /app/scripts/healthcheck.mjs ./scripts/healthcheck.mjs

@@ -30,10 +30,11 @@ const QUICK = {
   recall: ['--model', 'use-lite'],
   'recall-hybrid': ['--rows', '20000', '--time-rows', '20000'],
   routing: ['--tasks', '100'],
+  dashboard: ['--rows', '20000', '--loads', '3', '--runs', '3'],
 };
 /** Benchmarks that read the similar-task set (--eval): required by these, optional for the others. */
 const NEEDS_EVAL = new Set(['recall', 'recall-hybrid', 'routing']);
-const TAKES_EVAL = new Set([...NEEDS_EVAL, 'embed', 'query']);
+const TAKES_EVAL = new Set([...NEEDS_EVAL, 'embed', 'query', 'dashboard']);
 
 const list = (s) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);
 const scripts = JSON.parse(readFileSync('package.json', 'utf8')).scripts;

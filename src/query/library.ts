@@ -9,6 +9,7 @@ import { sketchQuantile } from '../store/summaries.js';
 import { QUERY_PARAMS, type QueryName, type QueryParams } from './params.js';
 import type { ReadPool } from './pool.js';
 import { readOnlySelect } from './sql-guard.js';
+import { isSeriesName, runSeries } from './series.js';
 import type { VectorHit, VectorIndex } from './vector-index.js';
 import { legacyRecommend, wilson, type TierEvidence } from './router/legacy.js';
 import { Router, type RouterOptions } from './router/recommend.js';
@@ -115,7 +116,21 @@ export class QueryLibrary {
         return this.sql(p as QueryParams<'sql'>, explain);
       case 'eval-routing':
         return evalRouting((fn) => this.pool.use(fn), p as QueryParams<'eval-routing'>, this.vectors()?.index.modelId ?? null, now, onProgress);
+      default:
+        if (isSeriesName(name)) return this.series(name, p, now);
+        throw new InvalidInputError(`no query ${JSON.stringify(name)}`);
     }
+  }
+
+  /** The dashboard's queries (series.ts), on this library's connections. */
+  private series(name: Parameters<typeof runSeries>[0], p: Record<string, unknown>, now: Date) {
+    return runSeries(name, p, {
+      read: async (sql) => (await this.read(sql, false)).rows,
+      where,
+      firstDay: (days) => this.sinceDate(now, days).toISOString().slice(0, 10),
+      now,
+      wilson,
+    });
   }
 
   private async read(sql: Sql, explain: boolean): Promise<{ rows: Record<string, unknown>[]; explain?: string }> {

@@ -16,6 +16,7 @@ import { HttpReceiver, readBody, TRACES_PATH, tracesRoute } from '../receiver/ht
 import { InvalidInputError } from '../errors.js';
 import { feedbackFromInput } from '../pipeline/feedback-input.js';
 import { policyRoutes } from './policy-routes.js';
+import { dashboardRoutes } from './dashboard-routes.js';
 import { inlineDecoder } from '../receiver/decode.js';
 import { DecodePool } from '../receiver/decode-pool.js';
 import { Forwarder, parseHeaders } from '../receiver/forward.js';
@@ -175,6 +176,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     return json(r.feedbackStored ? 201 : 200, { feedback_id: row.feedback_id, task_id: row.task_id, stored: r.feedbackStored === 1 });
   });
   policyRoutes(http, store, () => snapshot.markChanged());
+  dashboardRoutes(http, queries, { registry: metrics.registry, startedAt: new Date(), index: () => embedding?.index ?? null, snapshot: () => snapshot.last }, log);
 
   let grpc: GrpcReceiver | undefined;
   try {
