@@ -25,6 +25,7 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY proto ./proto
 COPY schema ./schema
+COPY model-data ./model-data
 COPY scripts/healthcheck.mjs ./scripts/healthcheck.mjs
 # The dashboard page: bundled into dist/web by the build, served at / (nothing from a CDN).
 COPY web ./web
@@ -55,6 +56,7 @@ COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/web ./dist/web
 COPY --from=build /app/proto ./proto
 COPY --from=build /app/schema ./schema
+COPY --from=build /app/model-data ./model-data
 COPY --from=build /app/scripts/healthcheck.mjs ./scripts/healthcheck.mjs
 USER node
 # Pull all-MiniLM-L6-v2 (pinned, SHA-256 checked) into the model cache, unless PULL_MODEL=0. A

@@ -70,7 +70,7 @@ export async function evalRouting(
           success: r[4] as boolean,
           quality_score: r[5] as number | null,
           actual_cost: r[6] as number,
-          cost_estimate: r[7] as number,
+          cost_estimate: (r[7] as number | null) ?? 0,
           routing_propensity: (r[8] as number | null) ?? null,
           vector: r[9] == null ? -1 : (byHash.get(r[9] as string) ?? -1),
           scored: false,
