@@ -9,7 +9,8 @@
 //     asks the server, its outcome is drawn from the true rate and sent back over OTLP with the
 //     recommendation id and propensity. One fresh server per policy; common random numbers.
 // Policies: always-large, always-small, oracle (cheapest tier with true rate ≥ target), legacy
-// (the previous recommend), bayes (exploit), bayes + exploration.
+// (the previous recommend), bayes (exploit), bayes + exploration. `--only debug` prints what
+// recommend sees (posteriors, neighbour weights, top cosines) for a few kinds.
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
