@@ -71,6 +71,8 @@ for (const size of values.sizes.split(',').map(Number)) {
     ['pools', (i) => ({ repo: pick(repos, i) })],
     ['cost-error', () => ({ by: 'tier' })],
     ['recommend', (i) => ({ text: pick(texts, i) })],
+    ['recommend', (i) => ({ text: pick(texts, i), mode: 'explore' })],
+    ['recommend', (i) => ({ text: pick(texts, i), strategy: 'legacy' })],
   ];
   console.log('query                         p50 ms   p95 ms');
   const p95: Record<string, number> = {};

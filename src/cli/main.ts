@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerArchive } from './commands/archive.js';
 import { registerDemo } from './commands/demo.js';
+import { registerEval } from './commands/eval.js';
 import { registerFeedback } from './commands/feedback.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerModel } from './commands/model.js';
@@ -19,6 +20,7 @@ registerModel(program);
 registerReembed(program);
 registerSynth(program);
 registerQuery(program);
+registerEval(program);
 registerFeedback(program);
 registerDemo(program);
 registerArchive(program);

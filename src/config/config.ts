@@ -71,6 +71,10 @@ const Settings = z.strictObject({
   queryTimeoutMs: int(100).default(10_000),
   /** Weight of lexical overlap (BM25) against cosine in similar/recommend; 0 ranks by cosine alone (docs/hybrid-ranking.md). */
   queryLexicalWeight: z.coerce.number().min(0).max(1).default(DEFAULT_LEXICAL_WEIGHT),
+  /** recommend's mode when a call names none: exploit, or explore (Thompson sampling on at most routerExploreShare of calls). */
+  routerMode: z.enum(['exploit', 'explore']).default('exploit'),
+  /** Share of explore-mode recommend calls that may try another tier than the best-supported one. */
+  routerExploreShare: z.coerce.number().min(0).max(1).default(0.1),
   /** How long after its agent span arrives a GenAI run is assembled into an execution (embedded, shown); calls later than that revise it. */
   genaiSettleMs: int(0).default(5000),
   /** An inference call with no agent span (none came, or it is not its parent) is dropped this long after it arrived. */

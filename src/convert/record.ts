@@ -49,6 +49,11 @@ export const ExecutionRecord = z.object({
   solution_summary: z.string().nullable().default(null),
 
   metadata: z.record(z.string(), z.unknown()).default({}),
+
+  // The router's decision, for joining an outcome back to it (schema/010): the id recommend
+  // returned and the probability with which it picked this tier.
+  recommendation_id: z.string().min(1, 'must not be empty').max(128).nullable().default(null),
+  routing_propensity: z.number().gt(0).max(1).nullable().default(null),
 });
 
 /** What a producer hands in (defaults may be left out). */
@@ -130,5 +135,12 @@ function fieldsOf(shape: Record<string, unknown>): FieldSpec[] {
   });
 }
 
+/** Record fields added after the executions table was created: SQL appends their columns last. */
+const LATER_FIELDS = new Set(['recommendation_id', 'routing_propensity']);
+
 export const RECORD_FIELDS: readonly FieldSpec[] = fieldsOf(ExecutionRecord.shape);
-export const ROW_FIELDS: readonly FieldSpec[] = fieldsOf(ExecutionRow.shape);
+/** In table order: the first record fields, the provenance, then the later fields. */
+export const ROW_FIELDS: readonly FieldSpec[] = [
+  ...fieldsOf(ExecutionRow.shape).filter((f) => !LATER_FIELDS.has(f.name)),
+  ...RECORD_FIELDS.filter((f) => LATER_FIELDS.has(f.name)),
+];

@@ -14,6 +14,11 @@ import type { ReadPool } from './pool.js';
 import { readOnlySelect } from './sql-guard.js';
 import { isSeriesName, runSeries } from './series.js';
 import type { VectorHit, VectorIndex } from './vector-index.js';
+import { legacyRecommend, wilson, type TierEvidence } from './router/legacy.js';
+import { Router, type RouterOptions } from './router/recommend.js';
+import { evalRouting } from './router/eval-query.js';
+
+export { wilson, type TierEvidence };
 
 export interface TextEmbedder {
   readonly modelId: string;
@@ -34,6 +39,8 @@ export interface QueryResult {
 export interface QueryOptions {
   explain?: boolean;
   now?: Date;
+  /** Long queries (eval-routing) report how far they are. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export { DEFAULT_LEXICAL_WEIGHT };
@@ -41,6 +48,8 @@ export { DEFAULT_LEXICAL_WEIGHT };
 export interface QueryLibraryOptions {
   /** Default lexical_weight of similar and recommend; 0 ranks by cosine alone. */
   lexicalWeight?: number;
+  /** recommend's server-wide settings: default mode, exploration share, history cache. */
+  router?: RouterOptions;
 }
 
 type Sql = { text: string; values: DuckDBValue[] };
@@ -49,16 +58,6 @@ const DAY_MS = 86_400_000;
 
 /** Queries that read summaries as committed (journal included) or none: they never wait for the writer. */
 const READS_COMMITTED = new Set<string>(['similar', 'tiers', 'pools', 'cost-error', 'recommend']);
-
-/** Wilson score interval for a proportion, 95%. */
-export function wilson(successes: number, n: number, z = 1.96): [number, number] {
-  if (n === 0) return [0, 1];
-  const p = successes / n;
-  const d = 1 + (z * z) / n;
-  const c = p + (z * z) / (2 * n);
-  const m = z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
-  return [Math.max(0, (c - m) / d), Math.min(1, (c + m) / d)];
-}
 
 function where(conds: [string, DuckDBValue | undefined][], values: DuckDBValue[]): string {
   const parts: string[] = [];
@@ -74,19 +73,11 @@ const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 const plain = (v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v instanceof Date ? v.toISOString() : v);
 const plainRow = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.isArray(v) ? v.map(plain) : plain(v)]));
 
-export interface TierEvidence {
-  model_tier: string;
-  evidence: number;
-  success_rate: number;
-  success_interval: [number, number];
-  avg_quality: number | null;
-  avg_cost: number;
-}
-
 export class QueryLibrary {
   private readonly lexicalWeight: number;
   /** FROM sources of the additive summary tables as committed, the journal included. */
   private summaries: Map<string, string> | null = null;
+  readonly router: Router;
 
   constructor(
     private readonly pool: ReadPool,
@@ -102,6 +93,7 @@ export class QueryLibrary {
   ) {
     this.lexicalWeight = options.lexicalWeight ?? DEFAULT_LEXICAL_WEIGHT;
     if (!(this.lexicalWeight >= 0 && this.lexicalWeight <= 1)) throw new RangeError(`lexicalWeight must be within 0..1, got ${options.lexicalWeight}`);
+    this.router = new Router((text, values) => this.read({ text, values }, false).then((r) => r.rows), options.router);
   }
 
   /** Validates raw parameters (strings from a URL or flags are coerced) and runs the query. */
@@ -114,11 +106,11 @@ export class QueryLibrary {
     const now = opts.now ?? new Date();
     if (!READS_COMMITTED.has(name)) await this.freshen();
     else if (!this.summaries) this.summaries = await this.pool.use((conn) => committedSummarySources(conn));
-    const result = await this.dispatch(name, params, now, opts.explain ?? false);
+    const result = await this.dispatch(name, params, now, opts.explain ?? false, opts.onProgress);
     return { query: name, params, ...result, took_ms: Math.round((performance.now() - started) * 100) / 100 };
   }
 
-  private dispatch(name: QueryName, p: Record<string, unknown>, now: Date, explain: boolean): Promise<Omit<QueryResult, 'query' | 'params' | 'took_ms'>> {
+  private dispatch(name: QueryName, p: Record<string, unknown>, now: Date, explain: boolean, onProgress?: (done: number, total: number) => void): Promise<Omit<QueryResult, 'query' | 'params' | 'took_ms'>> {
     switch (name) {
       case 'similar':
         return this.similar(p as QueryParams<'similar'>, now, explain);
@@ -134,6 +126,8 @@ export class QueryLibrary {
         return this.recommend(p as QueryParams<'recommend'>, now);
       case 'sql':
         return this.sql(p as QueryParams<'sql'>, explain);
+      case 'eval-routing':
+        return evalRouting((fn) => this.pool.use(fn), p as QueryParams<'eval-routing'>, this.vectors()?.index.modelId ?? null, now, onProgress);
       default:
         if (isSeriesName(name)) return this.series(name, p, now);
         throw new InvalidInputError(`no query ${JSON.stringify(name)}`);
@@ -349,36 +343,9 @@ export class QueryLibrary {
     const { index, embedder } = this.vectorsOrFail();
     const { lexical, note } = this.ranking(index, p.text, p.lexical_weight);
     const hits = index.search(await this.embedOne(embedder, index, p.text, p.task_type), { limit: p.k, repo: p.repo, threshold: p.min_similarity, lexical });
-    const taskType = p.task_type ?? majority(hits.map((h) => h.task_type));
     const notes: string[] = [`similar executions ${note}`];
-    let basis = 'similar_executions';
-    let evidence = tierEvidence(hits.map((h) => ({ tier: h.model_tier, success: h.success, quality: h.quality_score, cost: h.actual_cost, n: 1 })));
-    if (!evidence.some((e) => e.evidence >= p.min_evidence)) {
-      notes.push(`similar evidence is thin (${hits.length} similar executions, no tier with ${p.min_evidence}); falling back to the history of task type ${taskType ?? '(unknown)'}`);
-      basis = 'task_type_history';
-      evidence = taskType ? await this.typeHistory(taskType, p.repo, now) : [];
-    }
-    const usable = evidence.filter((e) => e.evidence >= p.min_evidence);
-    const meets = usable.filter((e) => e.success_rate >= p.success_target && e.avg_quality !== null && e.avg_quality >= p.quality_target);
-    let recommended: string | null = null;
-    let reason: string;
-    if (usable.length === 0) {
-      reason = `no recommendation: no tier has ${p.min_evidence} or more executions to judge by`;
-      basis = 'insufficient_evidence';
-    } else if (meets.length > 0) {
-      const pick = meets.reduce((a, b) => (b.avg_cost < a.avg_cost ? b : a));
-      recommended = pick.model_tier;
-      reason = `${pick.model_tier} is the cheapest tier that meets success ≥ ${p.success_target} and quality ≥ ${p.quality_target} (${pick.evidence} executions)`;
-    } else {
-      const best = usable.reduce((a, b) => (b.success_rate > a.success_rate || (b.success_rate === a.success_rate && (b.avg_quality ?? 0) > (a.avg_quality ?? 0)) ? b : a));
-      recommended = best.model_tier;
-      reason = `no tier meets the targets; ${best.model_tier} has the best success rate`;
-    }
-    return {
-      rows: evidence.map((e) => ({ ...e })) as unknown as Record<string, unknown>[],
-      answer: { recommended_tier: recommended, basis, task_type: taskType, reason, similar_executions: hits.length, quality_target: p.quality_target, success_target: p.success_target },
-      notes,
-    };
+    if (p.strategy === 'legacy') return legacyRecommend(p, hits, (t) => this.typeHistory(t, p.repo, now), notes);
+    return this.router.recommend(p, hits, now, notes);
   }
 
   private async typeHistory(taskType: string, repo: string | undefined, now: Date): Promise<TierEvidence[]> {
@@ -430,35 +397,4 @@ function userSqlError(err: unknown): never {
 async function explainAnalyze(conn: DuckDBConnection, sql: Sql): Promise<string> {
   const r = await conn.runAndReadAll(`EXPLAIN ANALYZE ${sql.text}`, sql.values);
   return r.getRows().map((row) => String(row[row.length - 1])).join('\n');
-}
-
-function majority(xs: string[]): string | undefined {
-  const m = new Map<string, number>();
-  for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
-  return [...m.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
-}
-
-function tierEvidence(items: { tier: string; success: boolean; quality: number | null; cost: number; n: number }[]): TierEvidence[] {
-  const m = new Map<string, { n: number; s: number; q: number; qn: number; c: number }>();
-  for (const i of items) {
-    const a = m.get(i.tier) ?? { n: 0, s: 0, q: 0, qn: 0, c: 0 };
-    a.n++;
-    if (i.success) a.s++;
-    if (i.quality !== null) {
-      a.q += i.quality;
-      a.qn++;
-    }
-    a.c += i.cost;
-    m.set(i.tier, a);
-  }
-  return [...m.entries()]
-    .map(([tier, a]) => ({
-      model_tier: tier,
-      evidence: a.n,
-      success_rate: a.s / a.n,
-      success_interval: wilson(a.s, a.n),
-      avg_quality: a.qn ? a.q / a.qn : null,
-      avg_cost: a.c / a.n,
-    }))
-    .sort((x, y) => x.avg_cost - y.avg_cost);
 }

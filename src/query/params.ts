@@ -13,6 +13,27 @@ const flag = boolish.default(false);
 /** similar's default threshold, chosen by cross-validation on the dev set (docs/hybrid-ranking.md). */
 export const SIMILAR_THRESHOLD = 0.44;
 
+/** How recommend decides (docs/routing.md); eval-routing replays with the same. */
+const DECISION = {
+  quality_target: num(0, 100).default(80),
+  success_target: num(0, 1).default(0.8),
+  k: int(5, 1000).default(50),
+  /** Past executions less similar than this are not evidence. */
+  min_similarity: num(-1, 1).default(0.5),
+  /** Executions (similar ones: their kernel weight) a level needs to be named the basis; legacy: per tier. */
+  min_evidence: int(1, 1000).default(5),
+  /** Least posterior probability of meeting both targets for a tier to count as meeting them. */
+  confidence: num(0.01, 0.999).default(0.7),
+  /** κ: pseudo-executions a parent level's rate is worth at the next (global → repo → task type → similar). */
+  prior_strength: num(0.01, 10_000).default(4),
+  /** An execution's weight halves every this many days. */
+  half_life_days: num(0.01, 36500).default(30),
+  /** Kernel over the cosine: a similar execution weighs exp(−(best cosine − its cosine)/kernel_width). */
+  kernel_width: num(0.001, 10).default(0.05),
+  /** Days of summary history behind the prior. */
+  history_days: int(1, 36500).default(365),
+};
+
 /** The dashboard's windows are 7, 30 and 90 days; any whole number up to a year is accepted. */
 const lastDays = (d: number) => int(1, 366).default(d);
 
@@ -66,13 +87,26 @@ export const QUERY_PARAMS = {
     text,
     repo: optionalText,
     task_type: optionalText,
-    quality_target: num(0, 100).default(80),
-    success_target: num(0, 1).default(0.8),
-    k: int(5, 1000).default(50),
-    /** Past executions less similar than this are not evidence. */
-    min_similarity: num(-1, 1).default(0.5),
-    min_evidence: int(1, 1000).default(5),
+    ...DECISION,
     lexical_weight: lexicalWeight,
+    /** explore: Thompson-sample at most explore_share of calls (default: the server's setting). */
+    mode: z.enum(['exploit', 'explore']).optional(),
+    explore_share: num(0, 1).optional(),
+    /** Exploration never picks a tier whose posterior mean success is below this. */
+    explore_floor: num(0, 1).default(0.5),
+    /** Seed of this call's sampling (reproducible exploration). */
+    seed: int(0, 2 ** 31 - 1).optional(),
+    /** bayes (default) or legacy: the raw-rate recommend of before, for comparison. */
+    strategy: z.enum(['bayes', 'legacy']).default('bayes'),
+  }),
+  /** Replays the history in time order: what recommend would have picked, and what that was worth. */
+  'eval-routing': z.strictObject({
+    repo: optionalText,
+    ...DECISION,
+    /** Executions of the last this many days are scored; older ones are history only. */
+    days: int(1, 36500).default(90),
+    /** At most this many executions are scored (the latest); the rest are history only. */
+    max_executions: int(1, 10_000_000).default(20_000),
   }),
   sql: z.strictObject({
     query: text,

@@ -181,7 +181,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     () => (embedding ? { index: embedding.index, embedder: embedding.client } : null),
     archiveDir,
     () => store.writer.flushSummaries(),
-    { lexicalWeight: config.queryLexicalWeight },
+    { lexicalWeight: config.queryLexicalWeight, router: { mode: config.routerMode, exploreShare: config.routerExploreShare } },
   );
   http.route('GET', '/v1/query/', async (_req, url) => {
     const name = url.pathname.slice('/v1/query/'.length);

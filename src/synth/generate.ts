@@ -296,6 +296,9 @@ function makeRow(rng: Rng, w: World, timestamp: number, seed: number): Execution
   let tierIndex = rng.chance(0.3) ? rng.int(3) : TIERS.indexOf(type.routing.pick(rng));
   if (excess > 0.12 && tierIndex < 2 && rng.chance(0.15)) tierIndex++;
   const tier = TIERS[tierIndex]!;
+  // The logged policy's propensity of this tier: exactly the mixture above, escalation included.
+  const base = (i: number) => 0.1 + 0.7 * spec.routing[TIERS[i]!];
+  const propensity = excess > 0.12 ? base(tierIndex) * (tierIndex < 2 ? 0.85 : 1) + (tierIndex > 0 ? 0.15 * base(tierIndex - 1) : 0) : base(tierIndex);
 
   let topology = w.topologies.pick(rng);
   if (topology !== null && tier === 'small' && rng.chance(0.6)) topology = null; // swarms mostly run big models
@@ -402,6 +405,8 @@ function makeRow(rng: Rng, w: World, timestamp: number, seed: number): Execution
     span_id: spanId,
     service_name: service,
     received_at: new Date(Math.floor(receivedAt)),
+    recommendation_id: `synth:${taskId}`,
+    routing_propensity: round(propensity, 6),
   };
 }
 

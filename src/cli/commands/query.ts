@@ -25,6 +25,17 @@ const HELP: Record<string, string> = {
   min_similarity: 'least similarity of a past execution to count as evidence',
   min_evidence: 'fewest similar executions behind a tier',
   max_rows: 'most rows returned',
+  confidence: 'least posterior probability of meeting both targets',
+  prior_strength: 'pseudo-executions a parent level of the prior is worth',
+  half_life_days: "days in which an execution's weight halves",
+  kernel_width: 'how fast a similar execution counts less than the best match (cosine units)',
+  history_days: 'days of history behind the prior',
+  mode: 'exploit or explore (default: the server setting)',
+  explore_share: 'share of explore-mode calls that may explore, 0-1 (default: the server setting, 0.1)',
+  explore_floor: 'least posterior mean success of a tier exploration may pick',
+  seed: 'seed of this call\'s sampling',
+  strategy: 'bayes, or legacy (the previous recommend)',
+  max_executions: 'most executions scored (the latest)',
 };
 const flag = (key: string) => key.replaceAll('_', '-');
 
@@ -73,15 +84,55 @@ async function viaServer(base: string, name: QueryName, params: Record<string, u
   return body;
 }
 
-async function direct(config: ReturnType<typeof settings>, name: QueryName, params: Record<string, unknown>, explain: boolean): Promise<QueryResult> {
+async function direct(config: ReturnType<typeof settings>, name: QueryName, params: Record<string, unknown>, explain: boolean, onProgress?: (done: number, total: number) => void): Promise<QueryResult> {
   const q = await openQueries({ ...config, vectors: name === 'similar' || name === 'recommend', lexicalWeight: config.queryLexicalWeight, embedContent: config.embedContent, timeoutMs: config.queryTimeoutMs }).catch((err: Error) =>
     fail(/lock/i.test(err.message) ? `${config.db} is held by another process (a running server?): run the query without --db to ask the server on --http. ${err.message.split('\n')[0]}` : err.message),
   );
   try {
-    return await q.library.run(name, params, { explain });
+    return await q.library.run(name, params, { explain, onProgress });
   } finally {
     await q.close();
   }
+}
+
+/** The flags of query `name`'s parameters (from its zod schema, defaults in the help) and the source flags. */
+export function addQueryOptions(cmd: Command, name: QueryName): Command {
+  const positional = POSITIONAL[name];
+  const defaults = QUERY_PARAMS[name].parse(positional ? { [positional]: 'x' } : {}) as Record<string, unknown>;
+  for (const key of Object.keys(QUERY_PARAMS[name].shape)) {
+    if (key === positional) continue;
+    const d = defaults[key];
+    const help = `${HELP[key] ?? ''}${d !== undefined && typeof d !== 'boolean' ? ` (default ${d})` : ''}`;
+    // A boolean parameter is a bare flag (`--include-archive`), or takes true/false.
+    cmd.option(typeof d === 'boolean' ? `--${flag(key)} [bool]` : `--${flag(key)} <value>`, help);
+  }
+  cmd
+    .option('--json', 'print JSON')
+    .option('--db <PATH>', 'open this DuckDB file (its server must be stopped) instead of asking a running server');
+  return addSettings(cmd, [
+    ...MODEL_FLAGS,
+    ['http', 'HOST:PORT', "a running server's HTTP address, asked when --db is not given (default 127.0.0.1:4318)"],
+    ['authToken', 'TOKEN', 'bearer token of that server (env ORB_AUTH_TOKEN)'],
+    ['authTokenFile', 'FILE', 'read the bearer token from a file'],
+  ]);
+}
+
+/** Runs query `name` from parsed flags: a running server answers, or the file itself (explicit --db). */
+export async function runQuery(name: QueryName, opts: Record<string, unknown>, positionalValue?: unknown, onProgress?: (done: number, total: number) => void): Promise<QueryResult> {
+  const config = settings(opts);
+  const params: Record<string, unknown> = {};
+  for (const key of Object.keys(QUERY_PARAMS[name].shape)) {
+    const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (opts[camel] !== undefined) params[key] = opts[camel];
+  }
+  const positional = POSITIONAL[name];
+  if (positional) params[positional] = positionalValue;
+  // An explicit --db is that file; otherwise a running server answers, or the default file.
+  const base = `http://${config.http}`;
+  const fromServer = opts.db === undefined ? await viaServer(base, name, params, Boolean(opts.explain), authTokenOf(config)) : null;
+  const r = fromServer ?? (await direct(config, name, params, Boolean(opts.explain), onProgress));
+  if (!opts.json) process.stderr.write(`orb-learn: answered by ${fromServer ? `the server at ${base}` : config.db}\n`);
+  return r;
 }
 
 export function registerQuery(program: Command): void {
@@ -89,40 +140,11 @@ export function registerQuery(program: Command): void {
   for (const name of QUERY_NAMES) {
     const positional = POSITIONAL[name];
     const cmd = query.command(positional ? `${name} <${positional}>` : name);
-    const defaults = QUERY_PARAMS[name].parse(positional ? { [positional]: 'x' } : {}) as Record<string, unknown>;
-    for (const key of Object.keys(QUERY_PARAMS[name].shape)) {
-      if (key === positional) continue;
-      const d = defaults[key];
-      const help = `${HELP[key] ?? ''}${d !== undefined && typeof d !== 'boolean' ? ` (default ${d})` : ''}`;
-      // A boolean parameter is a bare flag (`--include-archive`), or takes true/false.
-      cmd.option(typeof d === 'boolean' ? `--${flag(key)} [bool]` : `--${flag(key)} <value>`, help);
-    }
-    cmd
-      .option('--json', 'print JSON')
-      .option('--explain', "print DuckDB's EXPLAIN ANALYZE")
-      .option('--db <PATH>', 'open this DuckDB file (its server must be stopped) instead of asking a running server');
-    addSettings(cmd, [
-      ...MODEL_FLAGS,
-      ['http', 'HOST:PORT', "a running server's HTTP address, asked when --db is not given (default 127.0.0.1:4318)"],
-      ['authToken', 'TOKEN', 'bearer token of that server (env ORB_AUTH_TOKEN)'],
-      ['authTokenFile', 'FILE', 'read the bearer token from a file'],
-    ]);
+    addQueryOptions(cmd, name).option('--explain', "print DuckDB's EXPLAIN ANALYZE");
     cmd.action(async (...args: unknown[]) => {
       const opts = args[positional ? 1 : 0] as Record<string, unknown>;
-      const config = settings(opts);
-      const params: Record<string, unknown> = {};
-      for (const key of Object.keys(QUERY_PARAMS[name].shape)) {
-        const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-        if (opts[camel] !== undefined) params[key] = opts[camel];
-      }
-      if (positional) params[positional] = args[0];
       try {
-        // An explicit --db is that file; otherwise a running server answers, or the default file.
-        const base = `http://${config.http}`;
-        const fromServer = opts.db === undefined ? await viaServer(base, name, params, Boolean(opts.explain), authTokenOf(config)) : null;
-        const r = fromServer ?? (await direct(config, name, params, Boolean(opts.explain)));
-        if (!opts.json) process.stderr.write(`orb-learn: answered by ${fromServer ? `the server at ${base}` : config.db}\n`);
-        print(r, Boolean(opts.json));
+        print(await runQuery(name, opts, positional ? args[0] : undefined), Boolean(opts.json));
       } catch (err) {
         fail((err as Error).message);
       }

@@ -1,0 +1,328 @@
+// npm run bench:routing [-- --tasks 600 --seed 1 --eval ../shared/eval/similar-tasks-dev.jsonl --params confidence=0.6 --only static,loop]
+//
+// The router in a closed loop against a running `orb-learn serve` (issue 11 §6). A world from the
+// dev set: each group is a kind of task with a true success rate per tier from one of four
+// difficulty profiles; costs 0.001 / 0.006 / 0.03. History: three wordings of each known kind,
+// sent through the OTel SDK over OTLP; for a third of the known kinds it never tried small.
+//   static: every known kind asked once in its fourth wording, every new kind once; nothing learnt.
+//   closed loop: T tasks (70% a known kind's fourth wording, 30% a new kind in any wording); each
+//     asks the server, its outcome is drawn from the true rate and sent back over OTLP with the
+//     recommendation id and propensity. One fresh server per policy; common random numbers.
+// Policies: always-large, always-small, oracle (cheapest tier with true rate ≥ target), legacy
+// (the previous recommend), bayes (exploit), bayes + exploration. `--only debug` prints what
+// recommend sees (posteriors, neighbour weights, top cosines) for a few kinds.
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { recordExecution } from '../src/emit/index.js';
+import { mulberry32 } from '../src/synth/generate.js';
+import { readEvalSet } from './eval-set.js';
+import { spawnServe, type ServeProcess } from '../test/helpers/process.js';
+import { tempDir } from '../test/helpers/server.js';
+
+const { values } = parseArgs({
+  options: {
+    tasks: { type: 'string', default: '600' },
+    seed: { type: 'string', default: '1' },
+    eval: { type: 'string', default: '../shared/eval/similar-tasks-dev.jsonl' },
+    'per-wording': { type: 'string', default: '24' },
+    batch: { type: 'string', default: '10' },
+    only: { type: 'string', default: '' },
+    /** Extra recommend parameters for the bayes policies, k=v,k2=v2 (e.g. min_similarity=0.4). */
+    params: { type: 'string', default: '' },
+  },
+});
+const T = Number(values.tasks);
+const PER_WORDING = Number(values['per-wording']);
+const BATCH = Number(values.batch);
+const TIERS = ['small', 'medium', 'large'] as const;
+type Tier = (typeof TIERS)[number];
+const COST: Record<Tier, number> = { small: 0.001, medium: 0.006, large: 0.03 };
+const TARGET = 0.8;
+const PROFILES: Record<string, Record<Tier, number>> = {
+  easy: { small: 0.95, medium: 0.97, large: 0.98 },
+  'needs-medium': { small: 0.5, medium: 0.88, large: 0.95 },
+  'needs-large': { small: 0.3, medium: 0.55, large: 0.92 },
+  'small-nearly-enough': { small: 0.74, medium: 0.9, large: 0.95 },
+};
+const TYPES = ['feature', 'fix', 'refactor'];
+
+interface Kind {
+  group: string;
+  texts: string[];
+  profile: string;
+  rate: Record<Tier, number>;
+  taskType: string;
+  known: boolean;
+  /** The history never ran this kind on small. */
+  untriedSmall: boolean;
+  oracle: Tier;
+}
+
+const rng = mulberry32(Number(values.seed));
+const groups = readEvalSet(values.eval).groups.map((g) => ({ g, r: rng() })).sort((a, b) => a.r - b.r).map((x) => x.g);
+const profileNames = Object.keys(PROFILES);
+const kinds: Kind[] = groups.map((g, i) => {
+  const profile = profileNames[i % profileNames.length]!;
+  const rate = PROFILES[profile]!;
+  const known = i % 4 !== 3;
+  return {
+    group: g.group,
+    texts: g.texts,
+    profile,
+    rate,
+    taskType: TYPES[Math.floor(i / 4) % TYPES.length]!,
+    known,
+    untriedSmall: known && Math.floor(i / 4) % 3 === 0,
+    oracle: TIERS.find((t) => rate[t] >= TARGET) ?? 'large',
+  };
+});
+const known = kinds.filter((k) => k.known);
+const fresh = kinds.filter((k) => !k.known);
+
+// ------------------------------------------------------------------------------------------------
+// Talking to the server: OTLP out through the SDK, recommend in over HTTP.
+
+interface Outcome {
+  kind: Kind;
+  text: string;
+  tier: Tier;
+  success: boolean;
+  at: Date;
+  recommendationId?: string;
+  propensity?: number;
+}
+
+class Client {
+  private readonly provider: BasicTracerProvider;
+  sent = 0;
+  readonly latencies: number[] = [];
+
+  constructor(readonly serve: ServeProcess) {
+    this.provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'bench-router' }),
+      spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `http://${serve.grpcAddress}` }), { maxExportBatchSize: 512, scheduledDelayMillis: 50 })],
+    });
+  }
+
+  send(o: Outcome, noise: number): void {
+    const span = this.provider.getTracer('bench').startSpan(`agent.${o.kind.taskType}`, { startTime: o.at });
+    recordExecution(span, {
+      task_id: randomUUID(),
+      timestamp: o.at,
+      task_type: o.kind.taskType,
+      task_description: o.text,
+      repo: 'bench/app',
+      model_tier: o.tier,
+      pool_type: 'bench',
+      routing_confidence: 0.5,
+      success: o.success,
+      duration_seconds: 30,
+      quality_score: o.success ? 85 : null,
+      cost_estimate: COST[o.tier],
+      actual_cost: COST[o.tier] * noise,
+      recommendation_id: o.recommendationId ?? null,
+      routing_propensity: o.propensity ?? null,
+    });
+    span.end(new Date(o.at.getTime() + 30_000));
+    this.sent++;
+  }
+
+  /** Flushes the exporter, then waits until the server has stored and embedded everything sent. */
+  async settle(): Promise<void> {
+    await this.provider.forceFlush();
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {
+      const res = await fetch(`${this.serve.httpUrl}/v1/embeddings`).catch(() => null);
+      if (res?.ok) {
+        const c = (await res.json()) as { executions: number; missing: number };
+        if (c.executions >= this.sent && c.missing === 0) return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`server did not store and embed ${this.sent} executions within 120 s`);
+  }
+
+  async recommend(text: string, taskType: string, extra: Record<string, string>): Promise<{ tier: Tier | null; id?: string; propensity?: number; explored?: boolean; basis?: string }> {
+    const qs = new URLSearchParams({ text, task_type: taskType, quality_target: '0', ...extra });
+    const t0 = performance.now();
+    const res = await fetch(`${this.serve.httpUrl}/v1/query/recommend?${qs}`);
+    this.latencies.push(performance.now() - t0);
+    if (!res.ok) throw new Error(`recommend: HTTP ${res.status} ${await res.text()}`);
+    const a = ((await res.json()) as { answer: Record<string, unknown> }).answer;
+    return { tier: (a.recommended_tier as Tier | null) ?? null, id: a.recommendation_id as string, propensity: a.propensity as number, explored: a.explored as boolean, basis: a.basis as string };
+  }
+
+  async close(): Promise<void> {
+    await this.provider.shutdown();
+    this.serve.child.kill('SIGTERM');
+    await this.serve.exited;
+  }
+}
+
+async function startWithHistory(dir: string, args: string[] = []): Promise<Client> {
+  const serve = await spawnServe(['--db', join(dir, 'bench.duckdb'), '--snapshot-interval', '0', ...args], { ORB_EMBED: 'true' });
+  const c = new Client(serve);
+  const h = mulberry32(Number(values.seed) * 7 + 1);
+  const now = Date.now();
+  for (const k of known) {
+    for (const text of k.texts.slice(0, 3)) {
+      for (let j = 0; j < PER_WORDING; j++) {
+        const tiers = k.untriedSmall ? (['medium', 'large'] as const) : TIERS;
+        const tier = tiers[j % tiers.length]!;
+        const at = new Date(now - (1 + h() * 20) * 86_400_000);
+        c.send({ kind: k, text, tier, success: h() < k.rate[tier], at }, 0.9 + 0.2 * h());
+      }
+    }
+  }
+  await c.settle();
+  return c;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Scoring
+
+interface Score {
+  answered: number;
+  calls: number;
+  cost: number;
+  success: number;
+}
+const score = (picks: { kind: Kind; tier: Tier | null }[]): Score => {
+  const s = { answered: 0, calls: picks.length, cost: 0, success: 0 };
+  for (const p of picks) {
+    const tier = p.tier ?? 'large'; // an unanswered call: the router falls back to the largest tier
+    if (p.tier) s.answered++;
+    s.cost += COST[tier];
+    s.success += p.kind.rate[tier];
+  }
+  return { ...s, cost: s.cost / picks.length, success: s.success / picks.length };
+};
+const fixed = (ks: Kind[], f: (k: Kind) => Tier) => score(ks.map((k) => ({ kind: k, tier: f(k) })));
+const f4 = (x: number) => x.toFixed(4);
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+function staticRow(name: string, s: Score, large: Score, oracle: Score): string {
+  const saving = (large.cost - s.cost) / (large.cost - oracle.cost);
+  return `| ${name} | ${s.answered}/${s.calls} | ${f4(s.cost)} | ${f4(s.success)} | ${f4(s.success - oracle.success)} | ${pct(saving)} |`;
+}
+
+const only = new Set(values.only.split(',').filter(Boolean));
+const want = (p: string) => only.size === 0 || only.has(p);
+const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+
+console.log(`# bench:routing — ${new Date().toISOString()}, ${kinds.length} kinds (${known.length} known, ${fresh.length} new), ${known.length * 3 * PER_WORDING} history executions, target success ≥ ${TARGET}, ${load()}`);
+console.log(`profiles: ${Object.entries(PROFILES).map(([n, r]) => `${n} ${TIERS.map((t) => r[t]).join('/')}`).join('; ')}`);
+
+const tuned = Object.fromEntries(values.params.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+const strategies: [string, Record<string, string>][] = [
+  ['legacy (previous recommend)', { strategy: 'legacy' }],
+  ['bayes', { mode: 'exploit', ...tuned }],
+];
+
+// ---- debugging: what recommend sees for a few kinds
+if (only.has('debug')) {
+  const dir = tempDir('orb-bench-routing-');
+  const c = await startWithHistory(dir);
+  for (const k of known.slice(0, 6)) {
+    const qs = new URLSearchParams({ text: k.texts[3]!, task_type: k.taskType, quality_target: '0', ...Object.fromEntries(Object.entries(process.env).filter(([n]) => n.startsWith('P_')).map(([n, v]) => [n.slice(2), v!])) });
+    const r = (await (await fetch(`${c.serve.httpUrl}/v1/query/recommend?${qs}`)).json()) as { answer: Record<string, unknown>; rows: Record<string, unknown>[] };
+    const sim = (await (await fetch(`${c.serve.httpUrl}/v1/query/similar?${new URLSearchParams({ text: k.texts[3]!, threshold: '0', limit: '100' })}`)).json()) as { rows: Record<string, unknown>[] };
+    const own = new Set(k.texts.slice(0, 3));
+    console.log(k.group, k.profile, 'oracle', k.oracle, 'untriedSmall', k.untriedSmall, '->', r.answer.recommended_tier, r.answer.basis, JSON.stringify(r.answer.evidence));
+    for (const row of r.rows) console.log('   ', row.model_tier, 'mean', row.success_rate, 'P', row.p_meets_targets, 'w', row.similar_weight, 'n', row.similar_executions, 'prior', row.prior_mean);
+    const seen = new Map<string, number>();
+    for (const x of sim.rows) seen.set(String(x.task_id), Number(x.similarity));
+    console.log('    top sims', [...new Set(sim.rows.map((x) => Number(x.similarity)))].slice(0, 8).join(' '));
+    void own;
+  }
+  await c.close();
+}
+
+// ---- static world
+if (want('static')) {
+  const dir = tempDir('orb-bench-routing-');
+  const c = await startWithHistory(dir);
+  for (const [label, ks] of [['held-out wording of known kinds', known], ['new kinds (no history)', fresh]] as const) {
+    const large = fixed(ks, () => 'large');
+    const oracle = fixed(ks, (k) => k.oracle);
+    console.log(`\n## static: ${label} (${ks.length} calls)\n`);
+    console.log('| policy | answered | mean cost | expected success | vs oracle | share of oracle saving vs large |');
+    console.log('|---|---|---|---|---|---|');
+    console.log(staticRow('always-large', large, large, oracle));
+    console.log(staticRow('always-small', fixed(ks, () => 'small'), large, oracle));
+    console.log(staticRow('oracle', oracle, large, oracle));
+    for (const [name, extra] of strategies) {
+      const picks = [];
+      for (const k of ks) picks.push({ kind: k, tier: (await c.recommend(k.texts[3]!, k.taskType, extra)).tier });
+      console.log(staticRow(name, score(picks), large, oracle));
+    }
+  }
+  const lat = [...c.latencies].sort((a, b) => a - b);
+  console.log(`\nrecommend over HTTP, ${lat.length} calls on ${c.sent} executions: p50 ${lat[Math.floor(lat.length / 2)]!.toFixed(1)} ms, p95 ${lat[Math.floor(lat.length * 0.95)]!.toFixed(1)} ms`);
+  await c.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// ---- closed loop
+if (want('loop')) {
+  const arrivals = mulberry32(Number(values.seed) * 13 + 5);
+  const tasks = Array.from({ length: T }, () => {
+    const newKind = arrivals() < 0.3;
+    const kind = newKind ? fresh[Math.floor(arrivals() * fresh.length)]! : known[Math.floor(arrivals() * known.length)]!;
+    const text = newKind ? kind.texts[Math.floor(arrivals() * 4)]! : kind.texts[3]!;
+    return { kind, text, u: arrivals(), noise: 0.9 + 0.2 * arrivals() };
+  });
+  const regretOf = (k: Kind, t: Tier) => Math.max(0, k.rate[k.oracle] - k.rate[t]) + Math.max(0, COST[t] - COST[k.oracle]) / COST.large;
+  const checkpoints = [0.25, 0.5, 0.75, 1].map((f) => Math.round(f * T));
+  const rows: string[] = [];
+  const discovery: string[] = [];
+  const report = (name: string, picks: { kind: Kind; tier: Tier | null; explored?: boolean }[]) => {
+    let regret = 0;
+    const at: number[] = [];
+    picks.forEach((p, i) => {
+      regret += regretOf(p.kind, p.tier ?? 'large');
+      if (checkpoints.includes(i + 1)) at.push(regret);
+    });
+    const s = score(picks);
+    const explored = picks.filter((p) => p.explored).length;
+    rows.push(`| ${name} | ${s.answered}/${s.calls} | ${f4(s.cost * T)} | ${f4(s.success)} | ${at.map((x) => x.toFixed(1)).join(' / ')} | ${explored} |`);
+    // Kinds whose history never tried small but for which small is adequate: did the loop find it?
+    const late = picks.slice(T / 2).filter((p) => p.kind.untriedSmall && p.kind.oracle === 'small');
+    if (late.length) discovery.push(`${name}: ${late.filter((p) => p.tier === 'small').length}/${late.length} second-half calls on never-tried-small easy kinds chose small`);
+  };
+  report('always-large', tasks.map((t) => ({ kind: t.kind, tier: 'large' as Tier })));
+  report('always-small', tasks.map((t) => ({ kind: t.kind, tier: 'small' as Tier })));
+  report('oracle', tasks.map((t) => ({ kind: t.kind, tier: t.kind.oracle })));
+  const loops: [string, Record<string, string>][] = [...strategies, ['bayes + exploration (ε 0.1)', { mode: 'explore', ...tuned }]];
+  for (const [name, extra] of loops) {
+    const dir = tempDir('orb-bench-routing-');
+    const c = await startWithHistory(dir);
+    const picks: { kind: Kind; tier: Tier | null; explored?: boolean }[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < T; i++) {
+      const t = tasks[i]!;
+      const r = await c.recommend(t.text, t.kind.taskType, extra);
+      picks.push({ kind: t.kind, tier: r.tier, explored: r.explored });
+      const tier = r.tier ?? 'large';
+      c.send({ kind: t.kind, text: t.text, tier, success: t.u < t.kind.rate[tier], at: new Date(), recommendationId: r.id, propensity: r.propensity }, t.noise);
+      if ((i + 1) % BATCH === 0) await c.settle();
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const lat = [...c.latencies].sort((a, b) => a - b);
+    report(`${name} (recommend p50 ${lat[Math.floor(lat.length / 2)]!.toFixed(1)} / p95 ${lat[Math.floor(lat.length * 0.95)]!.toFixed(1)} ms, ${seconds.toFixed(0)} s)`, picks);
+    await c.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`\n## closed loop: ${T} tasks, outcomes sent back every ${BATCH}\n`);
+  console.log(`| policy | answered | cumulative cost | expected success | cumulative regret at ${checkpoints.join(' / ')} | explored |`);
+  console.log('|---|---|---|---|---|---|');
+  for (const r of rows) console.log(r);
+  console.log('\nregret per call = max(0, oracle rate − chosen rate) + max(0, chosen cost − oracle cost)/cost(large)');
+  for (const d of discovery) console.log(`- ${d}`);
+}
+console.log(`\n${load()}`);
