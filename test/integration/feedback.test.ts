@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { trace } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { recordFeedback } from '../../src/emit/index.js';
+import { recordFeedback } from '@orb-learn/emitter';
 import { runCli } from '../helpers/process.js';
 import { decodeResponse, encodeRequest, grpcExport } from '../helpers/raw.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

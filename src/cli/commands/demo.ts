@@ -10,7 +10,7 @@ import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trac
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { loadConfig } from '../../config/config.js';
-import { recordExecution, recordFeedback } from '../../emit/index.js';
+import { recordExecution, recordFeedback } from '@orb-learn/emitter';
 import type { QueryResult } from '../../query/library.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { generateExecutions } from '../../synth/generate.js';
