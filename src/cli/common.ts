@@ -7,7 +7,8 @@ import { Store } from '../store/db.js';
 export type SettingFlag = [ConfigKey, string, string];
 
 export function addSettings(cmd: Command, flags: readonly SettingFlag[]): Command {
-  cmd.option('--config <FILE>', 'config file, JSON or YAML (env ORB_CONFIG)');
+  // Called more than once on a command (its own flags, the server's): --config once.
+  if (!cmd.options.some((o) => o.long === '--config')) cmd.option('--config <FILE>', 'config file, JSON or YAML (env ORB_CONFIG)');
   for (const [key, arg, help] of flags) cmd.addOption(new Option(`--${flagName(key)} <${arg}>`, help));
   return cmd;
 }
@@ -35,6 +36,25 @@ export const MODEL_FLAGS: SettingFlag[] = [
   ['modelDir', 'DIR', 'sentence-transformers ONNX export to use (env ORB_MODEL_DIR)'],
   ['modelCacheDir', 'DIR', 'where pulled and built models are kept (default ~/.cache/orb-learn/models)'],
 ];
+
+const LOCKED = /Could not set lock on file|Conflicting lock is held/i;
+
+/** True for DuckDB's error when another process (a running server) holds the file. */
+export function isLockError(err: unknown): boolean {
+  return err instanceof Error && LOCKED.test(err.message);
+}
+
+/**
+ * `--http HOST:PORT` named the server before `--server URL` did (query, feedback add): still
+ * taken, hidden from the help, with a line saying what to write instead.
+ */
+export function addDeprecatedHttp(cmd: Command): Command {
+  return cmd.addOption(new Option('--http <HOST:PORT>').hideHelp());
+}
+
+export function warnDeprecatedHttp(opts: Record<string, unknown>): void {
+  if (opts.http !== undefined) process.stderr.write(`orb-learn: --http is deprecated here: write --server http://${String(opts.http)}\n`);
+}
 
 /** Opens the database for a command that writes it; a file held by a server gets a clear line. */
 export async function openStoreOrFail(db: string): Promise<Store> {

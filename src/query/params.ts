@@ -52,6 +52,12 @@ export const QUERY_PARAMS = {
     min_evidence: int(1, 1000).default(5),
     lexical_weight: lexicalWeight,
   }),
+  /** Spans that failed validation, newest first, with the reason each was refused. */
+  rejected: z.strictObject({
+    service: optionalText,
+    days: int(1, 36500).default(7),
+    limit: int(1, 1000).default(20),
+  }),
   sql: z.strictObject({
     query: text,
     max_rows: int(1, 100_000).default(1000),

@@ -24,6 +24,7 @@ import { defaultSnapshotPath, snapshotStagingDir, SnapshotPublisher } from '../s
 import { startArchiveSchedule } from '../store/archive.js';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../telemetry/log.js';
+import { RejectionLog } from '../telemetry/rejection-log.js';
 import { IngestMetrics } from '../telemetry/metrics.js';
 import { refuseOwnReceiver, startSelfTelemetry } from '../telemetry/self.js';
 
@@ -96,6 +97,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   log.info({ db: config.db, schemaVersion: store.schemaVersion }, 'store open, migrations applied');
 
   let embedding: EmbeddingService | null = null;
+  const rejections = new RejectionLog(log);
   const queue = new GroupCommitQueue(
     store.writer,
     {
@@ -112,6 +114,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         snapshot.markChanged();
         metrics.commitSeconds.observe(seconds);
         metrics.spansDuplicate.inc(result.duplicates);
+        if (batch.rejected.length) rejections.note(batch.rejected);
       },
       onDepth: (rows) => metrics.queueDepth.set(rows),
     },
@@ -237,6 +240,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         tls?.stop();
         await archive?.stop();
         await queue.drain();
+        rejections.flush();
         await snapshot.stop();
         await embeddingStarted;
         await embedding?.stop();
