@@ -168,6 +168,8 @@ export function okJson(target: ServerTarget, method: string, path: string, a: Se
   if (a.status >= 200 && a.status < 300 && a.json !== undefined) return a.json;
   const message = (a.json as { message?: unknown } | undefined)?.message;
   const what = typeof message === 'string' ? message : a.json === undefined ? `no JSON: ${a.text.slice(0, 200)}` : `HTTP ${a.status}`;
+  // A refusal of the request itself (a bad parameter) is the caller's to fix: its message alone.
+  if (a.status === 400 && typeof message === 'string') throw new Error(message);
   let hint = '';
   if (a.status === 401 && /certificate/i.test(what)) hint = ': give --client-cert FILE and --client-key FILE, a certificate its client CA signed';
   else if (a.status === 401) hint = target.token ? ': the server refused this token' : ': the server requires a token: give --auth-token TOKEN, --auth-token-file FILE or ORB_AUTH_TOKEN';

@@ -116,11 +116,11 @@ describe('feedback from spans, GenAI evaluation events, the API and the CLI', ()
   it('records feedback from the CLI through the running server', async () => {
     const id = randomUUID();
     await execution(id);
-    const r = await runCli(['feedback', 'add', '--task-id', id, '--rating', '1', '--accepted', 'false', '--http', `127.0.0.1:${t.server.httpPort}`]);
+    const r = await runCli(['feedback', 'add', '--task-id', id, '--rating', '1', '--accepted', 'false', '--server', t.httpUrl]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /stored \(server\)/);
     assert.deepEqual(await row(id), { user_rating: 1, user_accepted: false });
-    const bad = await runCli(['feedback', 'add', '--task-id', id, '--rating', '6', '--http', `127.0.0.1:${t.server.httpPort}`]);
+    const bad = await runCli(['feedback', 'add', '--task-id', id, '--rating', '6', '--server', t.httpUrl]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /feedback: rating: /);
   });
