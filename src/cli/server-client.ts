@@ -6,7 +6,8 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { authTokenOf, splitHostPort, type Config } from '../config/config.js';
+import { authTokenOf, type Config } from '../config/config.js';
+import { splitHostPort } from '../host.js';
 import { addSettings } from './common.js';
 
 export interface ServerTarget {

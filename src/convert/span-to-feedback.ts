@@ -9,20 +9,14 @@
 import { randomUUID } from 'node:crypto';
 import { readAnyValue, attributesToObject, int64ToBigInt } from './attributes.js';
 import { FEEDBACK_ATTRIBUTES, FEEDBACK_PREFIX, FeedbackRow } from './feedback.js';
-import type { RejectedSpan } from './span-to-record.js';
+import { rejectedSpan, type RejectedSpan, type SpanOrigin } from './rejected.js';
 import { uuidV5 } from './task-id.js';
 import type { WireSpan } from './wire-types.js';
 
 export const EVALUATION_EVENT = 'gen_ai.evaluation.result';
 const RATING_NAMES = new Set(['rating', 'user_rating', 'stars']);
 
-export interface FeedbackContext {
-  resource: Record<string, unknown>;
-  serviceName: string | null;
-  receivedAt: Date;
-  traceId: string | null;
-  spanId: string | null;
-}
+export type FeedbackContext = SpanOrigin;
 
 const KIND: Record<string, 'string' | 'int' | 'bool'> = {
   task_id: 'string',
@@ -68,19 +62,8 @@ export function convertFeedbackSpan(span: WireSpan, ctx: FeedbackContext): { fee
   });
   if (problems.length === 0 && parsed.success) return { feedback: parsed.data };
   if (!parsed.success) problems.push(...issues(parsed.error, (f) => (FEEDBACK_ATTRIBUTES as Record<string, string>)[f] ?? `feedback.${f}`));
-  return {
-    rejected: {
-      rejected_id: ctx.traceId && ctx.spanId ? uuidV5(`rejected-feedback/${ctx.traceId}/${ctx.spanId}`) : randomUUID(),
-      received_at: ctx.receivedAt,
-      trace_id: ctx.traceId,
-      span_id: ctx.spanId,
-      span_name: span.name || null,
-      service_name: ctx.serviceName,
-      reason: problems.map((p) => p.replace(/required attribute is missing|Invalid input: expected string, received undefined/, 'required attribute is missing')).join('; '),
-      attributes: attributesToObject(span.attributes),
-      resource: ctx.resource,
-    },
-  };
+  const reason = problems.map((p) => p.replace(/required attribute is missing|Invalid input: expected string, received undefined/, 'required attribute is missing')).join('; ');
+  return { rejected: rejectedSpan(span, ctx, reason, ctx.traceId && ctx.spanId ? `rejected-feedback/${ctx.traceId}/${ctx.spanId}` : null) };
 }
 
 /** The evaluation events of an execution span, as feedback about that execution. */
@@ -97,17 +80,7 @@ export function evaluationFeedback(span: WireSpan, taskId: string, ctx: Feedback
     if (typeof value !== 'number' || !Number.isFinite(value)) reason = 'gen_ai.evaluation.score.value: expected a number';
     else if (isRating && (value < 1 || value > 5)) reason = `gen_ai.evaluation.score.value: a ${name} must be 1–5, got ${value}`;
     if (reason !== null) {
-      out.rejected.push({
-        rejected_id: uuidV5(`rejected-evaluation/${id}`),
-        received_at: ctx.receivedAt,
-        trace_id: ctx.traceId,
-        span_id: ctx.spanId,
-        span_name: span.name || null,
-        service_name: ctx.serviceName,
-        reason: `event ${EVALUATION_EVENT}[${i}]: ${reason}`,
-        attributes: attrs,
-        resource: ctx.resource,
-      });
+      out.rejected.push(rejectedSpan(span, ctx, `event ${EVALUATION_EVENT}[${i}]: ${reason}`, `rejected-evaluation/${id}`, attrs));
       return;
     }
     const v = value as number;

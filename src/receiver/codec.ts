@@ -4,7 +4,7 @@ import { gunzip } from 'node:zlib';
 import type { ExportTraceRequest, ExportTraceResponse } from '../convert/wire-types.js';
 import { InvalidInputError, TooLargeError } from '../errors.js';
 import { readExportTraceRequest } from './protobuf.js';
-import { ExportTraceServiceRequest, ExportTraceServiceResponse, RetryInfo, RpcStatus } from './wire.js';
+import { ExportTraceServiceRequest, ExportTraceServiceResponse, RetryInfo, RpcStatus } from './proto-root.js';
 
 export type Encoding = 'protobuf' | 'json';
 

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { migrate, schemaVersion } from './migrations.js';
+import { sqlString } from './sql.js';
 import { ExecutionWriter } from './writer.js';
 
 export interface StoreOptions {
@@ -31,8 +32,6 @@ export class MissingDatabaseError extends Error {
     super(`no database at ${path}`);
   }
 }
-
-const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 /** Confines DuckDB's file access to these folders and files, for the life of the instance. */
 async function confine(conn: DuckDBConnection, access: { directories: string[]; files: string[] }): Promise<void> {

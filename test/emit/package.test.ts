@@ -59,7 +59,7 @@ describe('@orb-learn/emitter installs and works on its own', () => {
   it('ships the compiled emitter, its schemas, a README and the licence, and no sources or server code', () => {
     const r = spawnSync('tar', ['-tzf', tarball], { encoding: 'utf8' });
     const files = r.stdout.trim().split('\n').map((f) => f.replace(/^package\//, '')).sort();
-    assert.deepEqual(files, ['LICENSE', 'README.md', 'dist/feedback.d.ts', 'dist/feedback.js', 'dist/index.d.ts', 'dist/index.js', 'dist/record.d.ts', 'dist/record.js', 'package.json']);
+    assert.deepEqual(files, ['LICENSE', 'README.md', 'dist/feedback.d.ts', 'dist/feedback.js', 'dist/index.d.ts', 'dist/index.js', 'dist/issues.d.ts', 'dist/issues.js', 'dist/record.d.ts', 'dist/record.js', 'package.json']);
     assert.equal(readFileSync(join(EMITTER_DIR, 'LICENSE'), 'utf8'), readFileSync(join(PACKAGE_ROOT, 'LICENSE'), 'utf8'));
   });
 
