@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { ConfigError, flagName, loadConfig, type Config, type ConfigKey } from '../config/config.js';
-import { Store } from '../store/db.js';
+import { MissingDatabaseError, Store } from '../store/db.js';
 
 export type SettingFlag = [ConfigKey, string, string];
 
@@ -56,11 +56,15 @@ export function warnDeprecatedHttp(opts: Record<string, unknown>): void {
   if (opts.http !== undefined) process.stderr.write(`orb-learn: --http is deprecated here: write --server http://${String(opts.http)}\n`);
 }
 
-/** Opens the database for a command that writes it; a file held by a server gets a clear line. */
-export async function openStoreOrFail(db: string): Promise<Store> {
+/**
+ * Opens the database for a command that writes it; a file held by a server gets a clear line.
+ * `mustExist`: the command works on what is there (archive), so a missing file is refused.
+ */
+export async function openStoreOrFail(db: string, mustExist = false): Promise<Store> {
   try {
-    return await Store.open({ path: db });
+    return await Store.open({ path: db, mustExist });
   } catch (err) {
+    if (err instanceof MissingDatabaseError) fail(`${err.message}: give --db PATH of an existing database (nothing was created)`);
     const msg = (err as Error).message;
     fail(/lock/i.test(msg) ? `${db} is held by another process (a running server?): stop it first. ${msg.split('\n')[0]}` : msg);
   }

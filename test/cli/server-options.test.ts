@@ -89,6 +89,40 @@ describe('CLI against an HTTPS server with a bearer token', () => {
   });
 });
 
+describe('reembed and archive', () => {
+  it('refuse a database that does not exist, and create nothing', async () => {
+    const dir = tempDir('orb-cli-missing-');
+    try {
+      for (const args of [['reembed'], ['archive', '--older-than', '90d']]) {
+        const r = await cli([...args, '--db', join(dir, 'sub', 'typo.duckdb')]);
+        assert.equal(r.code, 1, args[0]);
+        assert.match(r.stderr, /no database at .*typo\.duckdb: give --db PATH of an existing database \(nothing was created\)/);
+      }
+      assert.ok(!existsSync(join(dir, 'sub')));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reembed hands the work to the HTTPS server that holds the file, with its token', async () => {
+    const certs = makeCerts(tempDir('orb-cli-reembed-'));
+    const { writeTinyModel } = await import('../helpers/tiny-model.js');
+    const t = await startTestServer({ tlsCert: certs.serverCert, tlsKey: certs.serverKey, authToken: TOKEN, embed: true, modelDir: writeTinyModel(join(certs.dir, 'tiny')) });
+    try {
+      const https = t.httpUrl.replace('http://', 'https://');
+      const r = await cli(['reembed', '--db', join(t.dir, 'learning.duckdb'), '--server', https, '--ca', certs.ca, '--auth-token', TOKEN]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`0 of 0 executions have a \\S+ vector \\(done by the server at ${https}\\)`));
+      const denied = await cli(['reembed', '--db', join(t.dir, 'learning.duckdb'), '--server', https, '--ca', certs.ca]);
+      assert.equal(denied.code, 1);
+      assert.match(denied.stderr, /held by another process .*asking the server failed: .*HTTP 401/);
+    } finally {
+      await t.close();
+      rmSync(certs.dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('CLI against an mTLS server', () => {
   let certs: TestCerts;
   let t: TestServer;
