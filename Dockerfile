@@ -30,8 +30,12 @@ COPY packages/emitter/src ./packages/emitter/src
 COPY src ./src
 COPY proto ./proto
 COPY schema ./schema
+COPY model-data ./model-data
 COPY scripts/healthcheck.mjs ./scripts/healthcheck.mjs
 COPY scripts/prune-native.mjs ./scripts/prune-native.mjs
+# The dashboard page: bundled into dist/web by the build, served at / (nothing from a CDN).
+COPY web ./web
+COPY scripts/build-web.mjs ./scripts/build-web.mjs
 RUN npm rebuild && npm run build
 
 # ---- production dependencies only, with the native binaries of this platform only ----
@@ -58,8 +62,10 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/packages/emitter/package.json ./packages/emitter/package.json
 COPY --from=build /app/packages/emitter/dist ./packages/emitter/dist
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/web ./dist/web
 COPY --from=build /app/proto ./proto
 COPY --from=build /app/schema ./schema
+COPY --from=build /app/model-data ./model-data
 COPY --from=build /app/scripts/healthcheck.mjs ./scripts/healthcheck.mjs
 USER node
 # Pull all-MiniLM-L6-v2 (pinned, SHA-256 checked) into the model cache, unless PULL_MODEL=0. A

@@ -30,9 +30,10 @@ const QUICK = {
   snapshot: ['--rows', '20000', '--runs', '1'],
   recall: ['--model', 'use-lite'],
   'recall-hybrid': ['--rows', '20000', '--time-rows', '20000'],
+  dashboard: ['--rows', '20000', '--loads', '3', '--runs', '3'],
 };
 /** Benchmarks that read the similar-task set (--eval; by default the repository's bench/eval/ copy). */
-const TAKES_EVAL = new Set(['recall', 'recall-hybrid', 'embed', 'query']);
+const TAKES_EVAL = new Set(['recall', 'recall-hybrid', 'embed', 'query', 'dashboard']);
 
 const list = (s) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);
 const scripts = JSON.parse(readFileSync('package.json', 'utf8')).scripts;

@@ -132,6 +132,7 @@ function span(r: Reader, end: number): WireSpan {
   const s: WireSpan = {
     traceId: undefined,
     spanId: undefined,
+    parentSpanId: undefined,
     name: '',
     kind: 0,
     startTimeUnixNano: 0n,
@@ -149,6 +150,10 @@ function span(r: Reader, end: number): WireSpan {
       case 2:
         if (wire !== LEN) return false;
         s.spanId = r.bytes();
+        return true;
+      case 4:
+        if (wire !== LEN) return false;
+        s.parentSpanId = r.bytes();
         return true;
       case 5:
         if (wire !== LEN) return false;

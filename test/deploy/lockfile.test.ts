@@ -93,10 +93,12 @@ describe('package-lock.json', () => {
       .map(([key, e]) => `${nameOf(key)}@${e.version}`)
       .filter((id) => !Object.keys(allow).some((k) => k === id || k === id.slice(0, id.lastIndexOf('@'))));
     assert.deepEqual(unreviewed, [], 'run `npm install-scripts ls`, read the script, then approve or deny it');
-    // What the project needs: usearch compiles its binding where no prebuild fits. onnxruntime-node's
-    // postinstall only downloads CUDA providers (the CPU binaries ship in the package); protobufjs's
-    // only prints a version-scheme warning.
+    // What the project needs: usearch compiles its binding where no prebuild fits; esbuild (the
+    // dashboard's bundler, a dev dependency) checks its platform binary and fetches it from the npm
+    // registry when the optional package is missing. onnxruntime-node's postinstall only downloads
+    // CUDA providers (the CPU binaries ship in the package); protobufjs's only prints a warning.
     assert.equal(allow['usearch'], true);
+    assert.equal(allow['esbuild'], true);
     assert.equal(allow['onnxruntime-node'], false);
     assert.equal(allow['protobufjs'], false);
   });
