@@ -1,16 +1,20 @@
 // "My spans don't show up": a rejected span is logged at info with its reason (rate-limited), and
 // listed, newest first with its reason, by `orb-learn query rejected` and GET /v1/query/rejected.
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { RejectionLog, type LoggedRejection } from '../../src/telemetry/rejection-log.js';
 import { runCli, spawnServe } from '../helpers/process.js';
+import { tempDir } from '../helpers/server.js';
 import { exportSpans, makeExporter, makeSpans, minimalExecution } from '../helpers/spans.js';
 
 describe('rejected spans, seen by the producer', () => {
   it('logs each reason at info up to the rate limit, then one summary; the rejected query lists them all', async () => {
-    const srv = await spawnServe([]);
+    const dir = tempDir('orb-rejected-');
+    const srv = await spawnServe(['--db', join(dir, 'rejected.duckdb')]);
     try {
       const exporter = makeExporter('http-proto', { grpcUrl: '', httpUrl: srv.httpUrl });
       const bad = Array.from({ length: 13 }, (_, i) => ({ name: `agent.bad${i}`, attributes: minimalExecution({ 'execution.routing_confidence': 1.5 }) }));
@@ -39,6 +43,7 @@ describe('rejected spans, seen by the producer', () => {
     } finally {
       srv.child.kill('SIGTERM');
       await srv.exited;
+      rmSync(dir, { recursive: true, force: true });
     }
     const lines = srv
       .output()
