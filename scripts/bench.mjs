@@ -28,12 +28,14 @@ const QUICK = {
   query: ['--sizes', '10000', '--runs', '5'],
   storage: ['--rows', '20000'],
   snapshot: ['--rows', '20000', '--runs', '1'],
-  recall: ['--model', 'use-lite'],
+  recall: ['--world', 'new-wording'],
+  'recall-model': ['--model', 'use-lite'],
   'recall-hybrid': ['--rows', '20000', '--time-rows', '20000'],
   dashboard: ['--rows', '20000', '--loads', '3', '--runs', '3'],
 };
-/** Benchmarks that read the similar-task set (--eval; by default the repository's bench/eval/ copy). */
-const TAKES_EVAL = new Set(['recall', 'recall-hybrid', 'embed', 'query', 'dashboard']);
+/** Benchmarks that read the similar-task set (--eval): required by these, optional for the others. */
+const NEEDS_EVAL = new Set(['recall', 'recall-model', 'recall-hybrid', 'recall-cv']);
+const TAKES_EVAL = new Set([...NEEDS_EVAL, 'embed', 'query', 'dashboard']);
 
 const list = (s) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);
 const scripts = JSON.parse(readFileSync('package.json', 'utf8')).scripts;

@@ -35,6 +35,7 @@ export function fail(message: string): never {
 export const MODEL_FLAGS: SettingFlag[] = [
   ['modelDir', 'DIR', 'sentence-transformers ONNX export to use (env ORB_MODEL_DIR)'],
   ['modelCacheDir', 'DIR', 'where pulled and built models are kept (default ~/.cache/orb-learn/models)'],
+  ['embedContent', 'task|review', "what a vector is of: 'task' = task type + description (default), 'review' = the review's content string with tier, pool and outcome; a change re-embeds"],
 ];
 
 const LOCKED = /Could not set lock on file|Conflicting lock is held/i;

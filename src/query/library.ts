@@ -3,7 +3,9 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { InvalidInputError, RetryableError } from '../errors.js';
 import { firstIssue } from '../convert/issues.js';
+import { queryContent } from '../embed/content.js';
 import { Lru } from '../embed/lru.js';
+import { DEFAULT_LEXICAL_WEIGHT } from './lexical-index.js';
 import { executionsSource, feedbackSource } from '../store/archive-layout.js';
 import { sketchQuantile } from '../store/summaries.js';
 import { QUERY_PARAMS, type QueryName, type QueryParams } from './params.js';
@@ -33,8 +35,7 @@ export interface QueryOptions {
   now?: Date;
 }
 
-/** The weight of lexical overlap that measured best (docs/hybrid-ranking.md). */
-export const DEFAULT_LEXICAL_WEIGHT = 0.1;
+export { DEFAULT_LEXICAL_WEIGHT };
 
 export interface QueryLibraryOptions {
   /** Default lexical_weight of similar and recommend; 0 ranks by cosine alone. */
@@ -283,11 +284,13 @@ export class QueryLibrary {
   /** Routers ask about the same task again (retries, fan-out): its vector is remembered, per model. */
   private readonly queryVectors = new Lru<string, Float32Array>(2048);
 
-  private async embedOne(embedder: TextEmbedder, text: string): Promise<Float32Array> {
-    const key = `${embedder.modelId}\u0000${text}`;
+  /** The query's vector, embedded as the index's vectors are (its description, and its task type when known). */
+  private async embedOne(embedder: TextEmbedder, index: VectorIndex, text: string, taskType?: string): Promise<Float32Array> {
+    const content = queryContent(text, taskType, index.content);
+    const key = `${embedder.modelId}\u0000${content}`;
     const hit = this.queryVectors.get(key);
     if (hit) return hit;
-    const v = (await embedder.embed([text])).vectors[0]!;
+    const v = (await embedder.embed([content])).vectors[0]!;
     this.queryVectors.set(key, v);
     return v;
   }
@@ -300,22 +303,30 @@ export class QueryLibrary {
     if (!index.lexical) return { note: `ranked by cosine (lexical_weight ${w} asked, but this index keeps no lexical index), ${exact}` };
     return {
       lexical: { text, weight: w },
-      note: `ranked by score = ${round4(1 - w)}·cosine + ${w}·BM25/max BM25 (BM25 over task descriptions); similarity is the cosine, and thresholds apply to it; ${exact}`,
+      note: `ranked by score = ${round4(1 - w)}·cosine + ${w}·BM25/BM25(text as a description) (BM25 over task descriptions); similarity is the cosine, and thresholds apply to it; ${exact}`,
     };
   }
 
   private async similar(p: QueryParams<'similar'>, now: Date, explain: boolean) {
     const { index, embedder } = this.vectorsOrFail();
     const { lexical, note } = this.ranking(index, p.text, p.lexical_weight);
-    const hits = index.search(await this.embedOne(embedder, p.text), {
-      limit: p.limit,
-      repo: p.repo,
-      sinceMs: now.getTime() - p.days * DAY_MS,
-      threshold: p.threshold,
-      lexical,
-    });
+    const query = await this.embedOne(embedder, index, p.text);
+    const filters = { repo: p.repo, sinceMs: now.getTime() - p.days * DAY_MS };
+    const hits = index.search(query, { ...filters, limit: p.limit, threshold: p.threshold, lexical });
     const rows = await this.fetchExecutions(hits, explain, p.include_archive ? executionsSource(this.archiveDir) : 'executions');
-    return { rows: rows.rows, explain: rows.explain, notes: [note] };
+    const notes = [note];
+    let answer: Record<string, unknown> | undefined;
+    if (rows.rows.length === 0) {
+      // Say why the answer is empty: nothing under the filters, or nothing as similar as the threshold.
+      const best = index.search(query, { ...filters, limit: 1 })[0];
+      answer = { matched: 0, threshold: p.threshold, best_similarity: best ? round4(best.similarity) : null, best_task_id: best?.task_id ?? null };
+      notes.push(
+        best
+          ? `no execution reaches similarity ${p.threshold}; the most similar found has ${round4(best.similarity)} (task ${best.task_id}): lower --threshold to see it`
+          : `no execution with a vector matches the filters (repo ${p.repo ?? 'any'}, last ${p.days} days)`,
+      );
+    }
+    return { rows: rows.rows, explain: rows.explain, notes, answer };
   }
 
   private async fetchExecutions(hits: VectorHit[], explain: boolean, source = 'executions') {
@@ -346,7 +357,7 @@ export class QueryLibrary {
   private async recommend(p: QueryParams<'recommend'>, now: Date) {
     const { index, embedder } = this.vectorsOrFail();
     const { lexical, note } = this.ranking(index, p.text, p.lexical_weight);
-    const hits = index.search(await this.embedOne(embedder, p.text), { limit: p.k, repo: p.repo, threshold: p.min_similarity, lexical });
+    const hits = index.search(await this.embedOne(embedder, index, p.text, p.task_type), { limit: p.k, repo: p.repo, threshold: p.min_similarity, lexical });
     const taskType = p.task_type ?? majority(hits.map((h) => h.task_type));
     const notes: string[] = [`similar executions ${note}`];
     let basis = 'similar_executions';

@@ -28,7 +28,10 @@ export class ReadPool {
       conn.interrupt();
     }, this.timeoutMs);
     try {
-      return await fn(conn);
+      const result = await fn(conn);
+      // An interrupted stream ends as if it were complete: what was read may be partial.
+      if (timedOut) throw new DeadlineError(`query interrupted after ${this.timeoutMs} ms`);
+      return result;
     } catch (err) {
       if (timedOut) throw new DeadlineError(`query interrupted after ${this.timeoutMs} ms`);
       throw err;

@@ -19,7 +19,7 @@ const HELP: Record<string, string> = {
   limit: 'most rows returned',
   threshold: 'least cosine similarity of a hit',
   include_archive: 'also the Parquet archive',
-  lexical_weight: 'weight of BM25 against cosine, 0-1 (default: the server setting, 0.1)',
+  lexical_weight: 'weight of BM25 against cosine, 0-1 (default: the server setting, 0.5)',
   min_usage: 'least executions behind a pattern',
   by: 'tier or task_type',
   quality_target: 'mean quality a tier must reach, 0-100',
@@ -76,7 +76,7 @@ async function viaServer(target: ServerTarget, name: QueryName, params: Record<s
 
 /** The query on the file itself. `fellBack`: no server answered at the default address first. */
 async function direct(config: Config, name: QueryName, params: Record<string, unknown>, explain: boolean, fellBack: ServerUnreachableError | null): Promise<QueryResult> {
-  const q = await openQueries({ ...config, vectors: name === 'similar' || name === 'recommend', lexicalWeight: config.queryLexicalWeight, timeoutMs: config.queryTimeoutMs }).catch((err: Error) => {
+  const q = await openQueries({ ...config, vectors: name === 'similar' || name === 'recommend', lexicalWeight: config.queryLexicalWeight, embedContent: config.embedContent, timeoutMs: config.queryTimeoutMs }).catch((err: Error) => {
     if (err instanceof MissingDatabaseError) {
       fail(
         fellBack

@@ -33,7 +33,7 @@ export const SERVE_FLAGS: SettingFlag[] = [
   ['archiveInterval', 'EVERY', 'how often the archive schedule runs (default 1d)'],
   ['queryConnections', 'N', 'read connections for queries (default 4)'],
   ['queryTimeoutMs', 'MS', 'a query running longer is interrupted (default 10000)'],
-  ['queryLexicalWeight', 'W', 'weight of lexical overlap (BM25) against cosine in similar/recommend, 0-1; 0 = cosine only (default 0.1)'],
+  ['queryLexicalWeight', 'W', 'weight of lexical overlap (BM25) against cosine in similar/recommend, 0-1; 0 = cosine only (default 0.5)'],
   ['genaiSettleMs', 'MS', 'how long after its agent span a GenAI/OpenInference run is assembled into an execution; later calls revise it (default 5000)'],
   ['genaiOrphanTtlMs', 'MS', 'an inference call with no agent span is dropped this long after it arrived (default 900000)'],
   ['genaiMaxPending', 'N', 'most GenAI spans kept waiting; beyond it the oldest calls are dropped (default 200000)'],
