@@ -31,6 +31,7 @@ const QUICK = {
   recall: ['--world', 'new-wording'],
   'recall-model': ['--model', 'use-lite'],
   'recall-hybrid': ['--rows', '20000', '--time-rows', '20000'],
+  'query-under-ingest': ['--rows', '5000', '--runs', '10'],
   dashboard: ['--rows', '20000', '--loads', '3', '--runs', '3'],
 };
 /** Benchmarks that read the similar-task set (--eval): required by these, optional for the others. */

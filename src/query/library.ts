@@ -8,6 +8,7 @@ import { Lru } from '../embed/lru.js';
 import { DEFAULT_LEXICAL_WEIGHT } from './lexical-index.js';
 import { executionsSource, feedbackSource } from '../store/archive-layout.js';
 import { sketchQuantile } from '../store/summaries.js';
+import { committedSummarySources } from '../store/summary-journal.js';
 import { QUERY_PARAMS, type QueryName, type QueryParams } from './params.js';
 import type { ReadPool } from './pool.js';
 import { readOnlySelect } from './sql-guard.js';
@@ -46,6 +47,9 @@ type Sql = { text: string; values: DuckDBValue[] };
 
 const DAY_MS = 86_400_000;
 
+/** Queries that read summaries as committed (journal included) or none: they never wait for the writer. */
+const READS_COMMITTED = new Set<string>(['similar', 'tiers', 'pools', 'cost-error', 'recommend']);
+
 /** Wilson score interval for a proportion, 95%. */
 export function wilson(successes: number, n: number, z = 1.96): [number, number] {
   if (n === 0) return [0, 1];
@@ -81,12 +85,18 @@ export interface TierEvidence {
 
 export class QueryLibrary {
   private readonly lexicalWeight: number;
+  /** FROM sources of the additive summary tables as committed, the journal included. */
+  private summaries: Map<string, string> | null = null;
 
   constructor(
     private readonly pool: ReadPool,
     private readonly vectors: () => { index: VectorIndex; embedder: TextEmbedder } | null,
     private readonly archiveDir: string | null = null,
-    /** Brings the summary tables up to what is committed (read-your-writes), before each query. */
+    /**
+     * Brings the summary tables up to what is committed (read-your-writes). It waits for the
+     * writer's turn, so only the queries that read non-additive summaries (patterns), the
+     * dashboard's series and the caller's SQL call it; the others read the journal beside the tables (committedSummarySources).
+     */
     private readonly freshen: () => Promise<void> = async () => undefined,
     options: QueryLibraryOptions = {},
   ) {
@@ -102,7 +112,8 @@ export class QueryLibrary {
     const params = parsed.data as Record<string, unknown>;
     if ((name === 'similar' || name === 'recommend') && params.lexical_weight === undefined) params.lexical_weight = this.lexicalWeight;
     const now = opts.now ?? new Date();
-    await this.freshen();
+    if (!READS_COMMITTED.has(name)) await this.freshen();
+    else if (!this.summaries) this.summaries = await this.pool.use((conn) => committedSummarySources(conn));
     const result = await this.dispatch(name, params, now, opts.explain ?? false);
     return { query: name, params, ...result, took_ms: Math.round((performance.now() - started) * 100) / 100 };
   }
@@ -155,6 +166,13 @@ export class QueryLibrary {
     return { rows: r.rows, explain: r.explain, notes: [] as string[] };
   }
 
+  /** An additive summary table as committed, without waiting for the writer to merge its journal. */
+  private summary(table: string): string {
+    const source = this.summaries?.get(table);
+    if (!source) throw new Error(`${table} is not an additive summary table`);
+    return `${source} AS ${table}`;
+  }
+
   private sinceDate(now: Date, days: number): Date {
     return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - (days - 1) * DAY_MS);
   }
@@ -178,10 +196,10 @@ export class QueryLibrary {
           sum(successful_count) / sum(total_executions) AS success_rate,
           sum(sum_duration) / sum(total_executions) AS avg_duration, sum(sum_cost) / sum(total_executions) AS avg_cost,
           sum(sum_quality) / nullif(sum(quality_count), 0) AS avg_quality
-        FROM tier_performance_mv ${filter} GROUP BY model_tier`,
+        FROM ${this.summary('tier_performance_mv')} ${filter} GROUP BY model_tier`,
       values,
     };
-    const sketch: Sql = { text: `SELECT model_tier, bucket, sum(count)::BIGINT AS count FROM tier_duration_sketch ${filter} GROUP BY model_tier, bucket`, values };
+    const sketch: Sql = { text: `SELECT model_tier, bucket, sum(count)::BIGINT AS count FROM ${this.summary('tier_duration_sketch')} ${filter} GROUP BY model_tier, bucket`, values };
     const [a, b] = await Promise.all([this.read(sums, explain), this.read(sketch, false)]);
     const byTier = new Map<string, { bucket: number; count: number }[]>();
     for (const r of b.rows) {
@@ -221,7 +239,7 @@ export class QueryLibrary {
       text: `SELECT pool_type, hour, sum(total_tasks)::BIGINT AS total_tasks, sum(successful_tasks)::BIGINT AS successful_tasks,
           sum(successful_tasks) / sum(total_tasks) AS success_rate, sum(sum_duration) / sum(total_tasks) AS avg_duration,
           sum(sum_cost) / sum(total_tasks) AS avg_cost
-        FROM pool_performance_mv ${filter} GROUP BY pool_type, hour ORDER BY hour DESC, pool_type`,
+        FROM ${this.summary('pool_performance_mv')} ${filter} GROUP BY pool_type, hour ORDER BY hour DESC, pool_type`,
       values,
     };
   }
@@ -239,12 +257,12 @@ export class QueryLibrary {
           (sum(sum_cost_with_estimate) - sum(sum_cost_estimate)) / ${n} AS mean_error,
           sum(sum_abs_cost_error) / ${n} AS mean_abs_error,
           100 * sum(sum_abs_cost_error) / nullif(sum(sum_cost_estimate), 0) AS abs_error_pct
-        FROM tier_performance_mv ${filter} GROUP BY ${col} HAVING ${n} > 0 ORDER BY abs_error_pct DESC NULLS LAST`,
+        FROM ${this.summary('tier_performance_mv')} ${filter} GROUP BY ${col} HAVING ${n} > 0 ORDER BY abs_error_pct DESC NULLS LAST`,
         values,
       },
       explain,
     );
-    const skipped = (await this.read({ text: `SELECT coalesce(sum(total_executions) - sum(estimate_count), 0)::BIGINT AS n FROM tier_performance_mv ${filter}`, values }, false)).rows[0]?.n;
+    const skipped = (await this.read({ text: `SELECT coalesce(sum(total_executions) - sum(estimate_count), 0)::BIGINT AS n FROM ${this.summary('tier_performance_mv')} ${filter}`, values }, false)).rows[0]?.n;
     const k = Number(skipped ?? 0);
     if (k > 0) r.notes.push(`skipped ${k} execution${k === 1 ? '' : 's'} without a cost_estimate (runs learned from GenAI/OpenInference spans carry none unless execution.cost_estimate is set)`);
     return r;
@@ -396,7 +414,7 @@ export class QueryLibrary {
     const r = await this.read(
       {
         text: `SELECT model_tier, sum(total_executions)::BIGINT AS n, sum(successful_count)::BIGINT AS s, sum(sum_quality) AS q, sum(quality_count)::BIGINT AS qn, sum(sum_cost) AS c
-          FROM tier_performance_mv ${filter} GROUP BY model_tier`,
+          FROM ${this.summary('tier_performance_mv')} ${filter} GROUP BY model_tier`,
         values,
       },
       false,
