@@ -18,23 +18,29 @@ WORKDIR /app
 ENV ONNXRUNTIME_NODE_INSTALL_CUDA=skip \
     ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
+# The workspace's manifest too: npm ci checks the lockfile against every package.json.
+COPY packages/emitter/package.json ./packages/emitter/package.json
 # Dependencies first, for the layer cache. --ignore-scripts because `prepare` would compile before
-# the sources are copied; the dependencies' install scripts run in `npm rebuild` below.
+# the sources are copied; the dependencies' install scripts run in `npm rebuild` below (those that
+# package.json's allowScripts approves, on an npm that reads it).
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
+COPY packages/emitter/tsconfig.json ./packages/emitter/tsconfig.json
+COPY packages/emitter/src ./packages/emitter/src
 COPY src ./src
 COPY proto ./proto
 COPY schema ./schema
 COPY model-data ./model-data
 COPY scripts/healthcheck.mjs ./scripts/healthcheck.mjs
+COPY scripts/prune-native.mjs ./scripts/prune-native.mjs
 # The dashboard page: bundled into dist/web by the build, served at / (nothing from a CDN).
 COPY web ./web
 COPY scripts/build-web.mjs ./scripts/build-web.mjs
 RUN npm rebuild && npm run build
 
-# ---- production dependencies only ----
+# ---- production dependencies only, with the native binaries of this platform only ----
 FROM build AS prod-deps
-RUN npm prune --omit=dev --no-audit --no-fund
+RUN npm prune --omit=dev --no-audit --no-fund && node scripts/prune-native.mjs node_modules
 
 # ---- runtime: non-root, code read-only, data and models on volumes ----
 FROM ${NODE_IMAGE} AS runtime
@@ -52,6 +58,9 @@ RUN mkdir -p /data /models && chown node:node /data /models
 # The application belongs to root and is only readable by the `node` user that runs it.
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/package.json ./package.json
+# node_modules/@orb-learn/emitter links to the workspace: the record schemas live there.
+COPY --from=build /app/packages/emitter/package.json ./packages/emitter/package.json
+COPY --from=build /app/packages/emitter/dist ./packages/emitter/dist
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/web ./dist/web
 COPY --from=build /app/proto ./proto

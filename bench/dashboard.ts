@@ -10,7 +10,7 @@ import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { addDescriptionVectors } from './description-vectors.js';
-import { evalTexts } from './eval-set.js';
+import { evalTexts, DEFAULT_EVAL_SET } from './eval-set.js';
 import { OnnxEmbedder } from '../src/embed/embedder.js';
 import { buildOffline, defaultCacheDir, resolveModel } from '../src/embed/model.js';
 import { PANELS, panelRequests, requestKey, type Filters } from '../src/dashboard/requests.js';
@@ -25,7 +25,7 @@ const { values } = parseArgs({
     rows: { type: 'string', default: '1000000' },
     loads: { type: 'string', default: '12' },
     runs: { type: 'string', default: '20' },
-    eval: { type: 'string', default: '../shared/eval/similar-tasks.jsonl' },
+    eval: { type: 'string', default: DEFAULT_EVAL_SET },
   },
 });
 const ROWS = Number(values.rows);

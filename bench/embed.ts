@@ -6,14 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { evalTexts } from './eval-set.js';
+import { evalTexts, DEFAULT_EVAL_SET } from './eval-set.js';
 import { embeddingContent } from '../src/embed/content.js';
 import { OnnxEmbedder } from '../src/embed/embedder.js';
 import { readModelDir, resolveModel, defaultCacheDir, type ModelFiles, buildOffline } from '../src/embed/model.js';
 import { TextTokenizer } from '../src/embed/tokenizer.js';
 import { MINILM_L6_SHAPE, writeBertModel } from '../test/helpers/bert-onnx.js';
 
-const { values } = parseArgs({ options: { texts: { type: 'string', default: '512' }, eval: { type: 'string', default: '../shared/eval/similar-tasks.jsonl' } } });
+const { values } = parseArgs({ options: { texts: { type: 'string', default: '512' }, eval: { type: 'string', default: DEFAULT_EVAL_SET } } });
 const N = Number(values.texts);
 
 function contents(): string[] {

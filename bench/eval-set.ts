@@ -1,6 +1,13 @@
-// The shared eval set (../shared/eval/similar-tasks.jsonl): one JSON line per group of task
-// descriptions that mean the same kind of task.
+// The eval set: one JSON line per group of task descriptions that mean the same kind of task.
+// Benchmarks default to the copy in the repository (bench/eval/similar-tasks.jsonl, the project's
+// shared paraphrase set); `--eval FILE` or ORB_EVAL_SET reads another, e.g. the dev set.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../src/paths.js';
+
+export const DEFAULT_EVAL_SET = process.env.ORB_EVAL_SET || join(PACKAGE_ROOT, 'bench', 'eval', 'similar-tasks.jsonl');
+/** The dev set (36 groups) then the public set, as the cross-validating benchmarks take them. */
+export const DEV_AND_PUBLIC_EVAL_SETS = `${join(PACKAGE_ROOT, 'bench', 'eval', 'similar-tasks-dev.jsonl')},${join(PACKAGE_ROOT, 'bench', 'eval', 'similar-tasks.jsonl')}`;
 
 export interface EvalGroup {
   group: string;

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { evalTexts } from './eval-set.js';
+import { evalTexts, DEFAULT_EVAL_SET } from './eval-set.js';
 import { OnnxEmbedder } from '../src/embed/embedder.js';
 import { defaultCacheDir, resolveModel, buildOffline } from '../src/embed/model.js';
 import { QueryLibrary } from '../src/query/library.js';
@@ -20,7 +20,7 @@ import { CLI } from '../test/helpers/process.js';
 import { tempDir } from '../test/helpers/server.js';
 
 const { values } = parseArgs({
-  options: { sizes: { type: 'string', default: '100000,1000000' }, runs: { type: 'string', default: '40' }, eval: { type: 'string', default: '../shared/eval/similar-tasks.jsonl' } },
+  options: { sizes: { type: 'string', default: '100000,1000000' }, runs: { type: 'string', default: '40' }, eval: { type: 'string', default: DEFAULT_EVAL_SET } },
 });
 const RUNS = Number(values.runs);
 const texts = evalTexts(values.eval);

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stemmer as porter } from 'stemmer';
-import { groupTaskType, readEvalSet, type EvalSet } from './eval-set.js';
+import { groupTaskType, readEvalSet, type EvalSet, DEV_AND_PUBLIC_EVAL_SETS } from './eval-set.js';
 import { OnnxEmbedder } from '../src/embed/embedder.js';
 import { readModelDir } from '../src/embed/model.js';
 import { buildOfflineModel } from '../src/embed/offline/index.js';
@@ -31,7 +31,7 @@ import { WordNet } from './wordnet.js';
 const { values } = parseArgs({
   options: {
     /** DEV[,PUBLIC]: the set that chooses, and the one only reported (optional). */
-    eval: { type: 'string', default: '/work/shared/eval/similar-tasks-dev.jsonl,/work/shared/eval/similar-tasks.jsonl' },
+    eval: { type: 'string', default: DEV_AND_PUBLIC_EVAL_SETS },
     folds: { type: 'string', default: '6' },
     world: { type: 'string', default: 'new-wording' },
   },

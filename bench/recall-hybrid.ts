@@ -10,7 +10,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readEvalSet } from './eval-set.js';
+import { readEvalSet, DEFAULT_EVAL_SET } from './eval-set.js';
 import { embeddingContent } from '../src/embed/content.js';
 import { OnnxEmbedder } from '../src/embed/embedder.js';
 import { readModelDir } from '../src/embed/model.js';
@@ -24,7 +24,7 @@ import { generateExecutions, mulberry32 } from '../src/synth/generate.js';
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'use-lite' },
-    eval: { type: 'string', default: '/work/shared/eval/similar-tasks.jsonl' },
+    eval: { type: 'string', default: DEFAULT_EVAL_SET },
     rows: { type: 'string', default: '1000000' },
     'time-rows': { type: 'string', default: '100000,1000000' },
   },

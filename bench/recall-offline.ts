@@ -7,7 +7,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readEvalSet } from './eval-set.js';
+import { readEvalSet, DEFAULT_EVAL_SET } from './eval-set.js';
 import { OnnxEmbedder } from '../src/embed/embedder.js';
 import { readModelDir } from '../src/embed/model.js';
 import { buildOfflineModel, type OfflineModelKind } from '../src/embed/offline/index.js';
@@ -15,7 +15,7 @@ import { buildOfflineModel, type OfflineModelKind } from '../src/embed/offline/i
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'all' },
-    eval: { type: 'string', default: '/work/shared/eval/similar-tasks.jsonl' },
+    eval: { type: 'string', default: DEFAULT_EVAL_SET },
     k: { type: 'string', default: '2' },
   },
 });

@@ -14,7 +14,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { groupRepo, groupTaskType, readEvalSet } from './eval-set.js';
+import { groupRepo, groupTaskType, readEvalSet, DEV_AND_PUBLIC_EVAL_SETS } from './eval-set.js';
 import { loadConfig } from '../src/config/config.js';
 import { startServer } from '../src/server/server.js';
 import { mulberry32 } from '../src/synth/generate.js';
@@ -24,7 +24,7 @@ import { exportOk, makeExporter, makeSpans, minimalExecution } from '../test/hel
 
 const { values } = parseArgs({
   options: {
-    eval: { type: 'string', default: '/work/shared/eval/similar-tasks-dev.jsonl,/work/shared/eval/similar-tasks.jsonl' },
+    eval: { type: 'string', default: DEV_AND_PUBLIC_EVAL_SETS },
     runs: { type: 'string', default: '1' },
     world: { type: 'string', default: 'both' },
     /** The server's embedContent: task (its default) or review. */

@@ -2,8 +2,9 @@
 // Runs every benchmark (each `bench:*` script in package.json) in turn, on the build made once by
 // `npm run bench`, and ends with a short summary: status, time and the last line each printed.
 // --quick passes small sizes, so the whole round finishes in minutes (figures from it are not the
-// ones docs/benchmarks.md records). No path outside the repository is assumed: the recall
-// benchmarks need the similar-task set and run only when --eval FILE (or ORB_BENCH_EVAL) names it.
+// ones docs/benchmarks.md records). No path outside the repository is assumed: the benchmarks that
+// read the similar-task set use the repository's copy (bench/eval/) unless --eval FILE (or
+// ORB_BENCH_EVAL) names another.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -102,10 +103,6 @@ console.log(`orb-learn benchmarks${values.quick ? ' (quick sizes)' : ''}: ${new 
 const results = [];
 for (const b of benches) {
   if ((only.length && !only.includes(b.name)) || skip.has(b.name)) continue;
-  if (NEEDS_EVAL.has(b.name) && !values.eval) {
-    results.push({ name: b.name, status: 'skipped', seconds: 0, last: 'needs --eval FILE (the similar-task set, JSON lines)' });
-    continue;
-  }
   const extra = [...(values.quick ? (QUICK[b.name] ?? []) : []), ...(values.eval && TAKES_EVAL.has(b.name) ? ['--eval', values.eval] : [])];
   console.log(`\n=== bench:${b.name}: node ${[...b.args, ...extra].join(' ')}`);
   results.push(await run(b, extra));

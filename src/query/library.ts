@@ -124,6 +124,8 @@ export class QueryLibrary {
         return this.costError(p as QueryParams<'cost-error'>, now, explain);
       case 'recommend':
         return this.recommend(p as QueryParams<'recommend'>, now);
+      case 'rejected':
+        return this.rejected(p as QueryParams<'rejected'>, now, explain);
       case 'sql':
         return this.sql(p as QueryParams<'sql'>, explain);
       case 'eval-routing':
@@ -258,6 +260,31 @@ export class QueryLibrary {
     const k = Number(skipped ?? 0);
     if (k > 0) r.notes.push(`skipped ${k} execution${k === 1 ? '' : 's'} without a cost_estimate (runs learned from GenAI/OpenInference spans carry none unless execution.cost_estimate is set)`);
     return r;
+  }
+
+  /** What a producer asks when its spans do not show up: the latest rejections and why. */
+  private async rejected(p: QueryParams<'rejected'>, now: Date, explain: boolean) {
+    const values: DuckDBValue[] = [];
+    const filter = where([['received_at >= ?::TIMESTAMP', new Date(now.getTime() - p.days * DAY_MS).toISOString()], ['service_name = ?', p.service]], values);
+    const counts: Sql = { text: `SELECT reason, count(*)::BIGINT AS n FROM rejected_spans ${filter} GROUP BY reason ORDER BY n DESC, reason LIMIT 3`, values };
+    const latest: Sql = {
+      text: `SELECT received_at, service_name, span_name, trace_id, span_id, reason, attributes::VARCHAR AS attributes
+        FROM rejected_spans ${filter} ORDER BY received_at DESC, rejected_id LIMIT $${values.length + 1}`,
+      values: [...values, p.limit],
+    };
+    const [rows, top] = await Promise.all([this.read(latest, explain), this.read(counts, false)]);
+    const total = await this.read({ text: `SELECT count(*)::BIGINT AS n FROM rejected_spans ${filter}`, values }, false);
+    const n = Number(total.rows[0]?.n ?? 0);
+    return {
+      rows: rows.rows,
+      explain: rows.explain,
+      answer: { rejected: n, most_common: top.rows.map((r) => `${String(r.reason)} (${String(r.n)})`).join('; ') || null },
+      notes: [
+        n === 0
+          ? `no span was rejected in the last ${p.days} days${p.service ? ` from ${p.service}` : ''}: a span that does not show up was not an execution span (no execution.* attribute) or never arrived (check the exporter's endpoint and the collector's routing)`
+          : 'each rejected span is kept whole (attributes, resource) in rejected_spans: fix the producer, or correct and re-send it',
+      ],
+    };
   }
 
   private vectorsOrFail() {

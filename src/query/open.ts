@@ -32,8 +32,9 @@ export interface OpenQueries {
   close(): Promise<void>;
 }
 
+/** @throws MissingDatabaseError when `o.db` does not exist: a reader never creates a database. */
 export async function openQueries(o: OpenQueriesOptions): Promise<OpenQueries> {
-  const store = await Store.open({ path: o.db });
+  const store = await Store.open({ path: o.db, mustExist: true });
   const pool = await ReadPool.open(() => store.connect(), o.connections ?? 1, o.timeoutMs ?? 10_000);
   let vectors: { index: VectorIndex; embedder: OnnxEmbedder } | null = null;
   const close = async () => {

@@ -108,6 +108,12 @@ export const QUERY_PARAMS = {
     /** At most this many executions are scored (the latest); the rest are history only. */
     max_executions: int(1, 10_000_000).default(20_000),
   }),
+  /** Spans that failed validation, newest first, with the reason each was refused. */
+  rejected: z.strictObject({
+    service: optionalText,
+    days: int(1, 36500).default(7),
+    limit: int(1, 1000).default(20),
+  }),
   sql: z.strictObject({
     query: text,
     max_rows: int(1, 100_000).default(1000),

@@ -28,6 +28,7 @@ import { defaultSnapshotPath, snapshotStagingDir, SnapshotPublisher } from '../s
 import { startArchiveSchedule } from '../store/archive-schedule.js';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../telemetry/log.js';
+import { RejectionLog } from '../telemetry/rejection-log.js';
 import { IngestMetrics } from '../telemetry/metrics.js';
 import { refuseOwnReceiver, startSelfTelemetry } from '../telemetry/self.js';
 
@@ -109,6 +110,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   log.info({ db: config.db, schemaVersion: store.schemaVersion }, 'store open, migrations applied');
 
   let embedding: EmbeddingService | null = null;
+  const rejections = new RejectionLog(log);
   const queue = new GroupCommitQueue(
     store.writer,
     {
@@ -125,6 +127,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         snapshot.markChanged();
         metrics.commitSeconds.observe(seconds);
         metrics.spansDuplicate.inc(result.duplicates);
+        if (batch.rejected.length) rejections.note(batch.rejected);
       },
       onDepth: (rows) => metrics.queueDepth.set(rows),
     },
@@ -273,6 +276,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         tls?.stop();
         await archive?.stop();
         await queue.drain();
+        rejections.flush();
         await settler.stop();
         await snapshot.stop();
         await embeddingStarted;

@@ -1,6 +1,6 @@
 // One DuckDB instance per process (a second process cannot open a file a writer holds):
 // one connection writes, others read.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { migrate, schemaVersion } from './migrations.js';
@@ -21,6 +21,16 @@ export interface StoreOptions {
    * fixed: a SELECT from the query API then cannot read the host's files (read_text, glob, ...).
    */
   fileAccess?: { directories: string[]; files: string[] };
+  /** Refuse a file that does not exist instead of creating it (and its folder): for readers. */
+  mustExist?: boolean;
+}
+
+/** A reader was pointed at a database file that does not exist; nothing was created. */
+export class MissingDatabaseError extends Error {
+  override name = 'MissingDatabaseError';
+  constructor(readonly path: string) {
+    super(`no database at ${path}`);
+  }
 }
 
 /** Confines DuckDB's file access to these folders and files, for the life of the instance. */
@@ -45,6 +55,7 @@ export class Store {
   ) {}
 
   static async open(opts: StoreOptions): Promise<Store> {
+    if (opts.path !== ':memory:' && opts.mustExist && !existsSync(opts.path)) throw new MissingDatabaseError(opts.path);
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
     const config: Record<string, string> = {};
     if (opts.threads) config.threads = String(opts.threads);

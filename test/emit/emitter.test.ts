@@ -1,4 +1,4 @@
-// orb-learn/emitter: validation with the ingester's own schemas, attribute names, the import graph,
+// @orb-learn/emitter: validation with the ingester's own schemas, attribute names, the import graph,
 // and a round trip through the real OTel SDK, the real OTLP/gRPC exporter and a real orb-learn.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { FeedbackRecord } from '../../src/convert/feedback.js';
 import { ExecutionRecord } from '../../src/convert/record.js';
 import { EXECUTION_PREFIX as INGEST_EXECUTION_PREFIX, METADATA_PREFIX as INGEST_METADATA_PREFIX } from '../../src/convert/span-to-record.js';
 import { deriveTaskId } from '../../src/convert/task-id.js';
-import * as emitter from '../../src/emit/index.js';
+import * as emitter from '@orb-learn/emitter';
 import {
   EXECUTION_PREFIX,
   executionAttributes,
@@ -23,7 +23,7 @@ import {
   recordFeedback,
   type ExecutionInput,
   type ExecutionRecordInput,
-} from '../../src/emit/index.js';
+} from '@orb-learn/emitter';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { exportOk, makeExporter } from '../helpers/spans.js';
@@ -242,8 +242,8 @@ describe('emitter: feedback', () => {
 });
 
 describe('emitter: a producer pulls zod and @opentelemetry/api only', () => {
-  const DIST_SRC = join(PACKAGE_ROOT, 'dist', 'src');
-  const entry = join(DIST_SRC, 'emit', 'index.js');
+  const DIST = join(PACKAGE_ROOT, 'packages', 'emitter', 'dist');
+  const entry = join(DIST, 'index.js');
 
   /** Static and dynamic imports of the compiled emitter, followed through relative files. */
   function importGraph(): { files: string[]; packages: Set<string> } {
@@ -260,12 +260,12 @@ describe('emitter: a producer pulls zod and @opentelemetry/api only', () => {
       }
     };
     visit(entry);
-    return { files: files.map((f) => relative(DIST_SRC, f)), packages };
+    return { files: files.map((f) => relative(DIST, f)), packages };
   }
 
-  it('reaches only the schema modules', () => {
+  it('reaches only its own schema modules', () => {
     const { files } = importGraph();
-    assert.deepEqual(files.sort(), ['convert/feedback.js', 'convert/issues.js', 'convert/record.js', 'emit/index.js']);
+    assert.deepEqual(files.sort(), ['feedback.js', 'index.js', 'issues.js', 'record.js']);
   });
 
   it('imports no package but zod at run time (@opentelemetry/api is for types only), and no Node built-in', () => {
@@ -273,11 +273,15 @@ describe('emitter: a producer pulls zod and @opentelemetry/api only', () => {
     assert.deepEqual([...packages].sort(), ['zod']);
   });
 
-  it('is the package subpath orb-learn/emitter', async () => {
-    const spec = 'orb-learn/emitter';
-    const viaExports = (await import(spec)) as typeof emitter;
-    assert.equal(viaExports.recordExecution, recordExecution);
-    assert.equal(fileURLToPath(import.meta.resolve(spec)), entry);
+  it('is the ingester’s schema: orb-learn validates with the very objects the emitter exports', () => {
+    assert.equal(ExecutionRecord, emitter.ExecutionRecord);
+    assert.equal(FeedbackRecord, emitter.FeedbackRecord);
+  });
+
+  it('is the package @orb-learn/emitter, and orb-learn/emitter still resolves to it', async () => {
+    assert.equal(fileURLToPath(import.meta.resolve('@orb-learn/emitter')), entry);
+    const viaOrbLearn = (await import('orb-learn/emitter')) as typeof emitter;
+    assert.equal(viaOrbLearn.recordExecution, recordExecution);
   });
 });
 

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { trace } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { recordFeedback } from '../../src/emit/index.js';
+import { recordFeedback } from '@orb-learn/emitter';
 import { runCli } from '../helpers/process.js';
 import { decodeResponse, encodeRequest, grpcExport } from '../helpers/raw.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -116,11 +116,11 @@ describe('feedback from spans, GenAI evaluation events, the API and the CLI', ()
   it('records feedback from the CLI through the running server', async () => {
     const id = randomUUID();
     await execution(id);
-    const r = await runCli(['feedback', 'add', '--task-id', id, '--rating', '1', '--accepted', 'false', '--http', `127.0.0.1:${t.server.httpPort}`]);
+    const r = await runCli(['feedback', 'add', '--task-id', id, '--rating', '1', '--accepted', 'false', '--server', t.httpUrl]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /stored \(server\)/);
     assert.deepEqual(await row(id), { user_rating: 1, user_accepted: false });
-    const bad = await runCli(['feedback', 'add', '--task-id', id, '--rating', '6', '--http', `127.0.0.1:${t.server.httpPort}`]);
+    const bad = await runCli(['feedback', 'add', '--task-id', id, '--rating', '6', '--server', t.httpUrl]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /feedback: rating: /);
   });

@@ -329,36 +329,41 @@ describe('orb-learn query on the command line', () => {
     await exportOk(exporter, makeSpans(Array.from({ length: 8 }, (_, i) => ({ attributes: minimalExecution({ 'execution.model_tier': i % 2 ? 'small' : 'large', 'execution.task_description': 'docs readme' }) }))));
     await exporter.shutdown();
     const httpAddr = srv.httpUrl.replace('http://', '');
-    const live = await runCli(['query', 'tiers', '--json', '--http', httpAddr]);
+    const live = await runCli(['query', 'tiers', '--json', '--server', srv.httpUrl]);
     assert.equal(live.code, 0, live.stderr);
-    const liveTable = await runCli(['query', 'tiers', '--http', httpAddr]);
+    const liveTable = await runCli(['query', 'tiers', '--server', srv.httpUrl]);
     assert.match(liveTable.stderr, new RegExp(`answered by the server at http://${httpAddr}`));
     // An explicit --db means that file; the server holds it, and the error says what to do.
-    const locked = await runCli(['query', 'tiers', '--http', httpAddr, '--db', db]);
+    const locked = await runCli(['query', 'tiers', '--db', db]);
     assert.equal(locked.code, 1);
-    assert.match(locked.stderr, /held by another process.*without --db/);
+    assert.match(locked.stderr, /held by another process .*Ask that server instead \(--server URL, without --db\), or query its snapshot/);
+    // Nothing answers at the default address (--http points elsewhere) and the default file is held:
+    // the message names the server address, not --db, which was not given.
+    const elsewhere = await runCli(['query', 'tiers'], { ORB_DB: db, ORB_HTTP: '127.0.0.1:1' });
+    assert.equal(elsewhere.code, 1);
+    assert.match(elsewhere.stderr, /no server answered at the default address and the database .* is held by another process.*give --server URL of that server/);
     srv.child.kill('SIGTERM');
     await srv.exited;
-    const offline = await runCli(['query', 'tiers', '--json', '--http', httpAddr, '--db', db]);
+    const offline = await runCli(['query', 'tiers', '--json', '--db', db]);
     assert.equal(offline.code, 0, offline.stderr);
     const a = JSON.parse(live.stdout);
     const b = JSON.parse(offline.stdout);
     assert.deepEqual(a.rows, b.rows);
     assert.equal(a.rows.reduce((s: number, r: { total: number }) => s + r.total, 0), 8);
-    const table = await runCli(['query', 'tiers', '--http', httpAddr, '--db', db]);
+    const table = await runCli(['query', 'tiers', '--db', db]);
     assert.match(table.stdout, /^model_tier\s+total\s+successful/m);
     assert.match(table.stderr, new RegExp(`answered by ${db}`));
-    const sim = await runCli(['query', 'similar', 'docs readme', '--threshold', '-1', '--json', '--http', httpAddr, '--db', db, '--model-dir', modelDir]);
+    const sim = await runCli(['query', 'similar', 'docs readme', '--threshold', '-1', '--json', '--db', db, '--model-dir', modelDir]);
     assert.equal(sim.code, 0, sim.stderr);
     const simRows = JSON.parse(sim.stdout) as { rows: { score?: number }[]; notes: string[] };
     assert.equal(simRows.rows.length, 8);
     // Hybrid from the file too: the index load fed the lexical index.
     assert.match(simRows.notes[0]!, /^ranked by score = 0\.5·cosine/);
     assert.ok(simRows.rows.every((r) => r.score !== undefined));
-    const cosine = await runCli(['query', 'similar', 'docs readme', '--threshold', '-1', '--lexical-weight', '0', '--json', '--http', httpAddr, '--db', db, '--model-dir', modelDir]);
+    const cosine = await runCli(['query', 'similar', 'docs readme', '--threshold', '-1', '--lexical-weight', '0', '--json', '--db', db, '--model-dir', modelDir]);
     assert.equal(cosine.code, 0, cosine.stderr);
     assert.match(JSON.parse(cosine.stdout).notes[0], /^ranked by cosine/);
-    const bad = await runCli(['query', 'sql', 'DELETE FROM executions', '--http', httpAddr, '--db', db]);
+    const bad = await runCli(['query', 'sql', 'DELETE FROM executions', '--db', db]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /only read-only SELECT/);
   });

@@ -59,7 +59,7 @@ export function registerArchive(program: Command): void {
     }
     const config = settings(opts);
     const dir = resolve(opts.archiveDir ? String(opts.archiveDir) : defaultArchiveDir(config.db));
-    const store = await openStoreOrFail(config.db);
+    const store = await openStoreOrFail(config.db, true);
     const bar = new cliProgress.SingleBar(
       { format: `archive [{bar}] {step}`, stream: process.stderr, hideCursor: true },
       cliProgress.Presets.shades_classic,

@@ -10,7 +10,7 @@ import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trac
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { loadConfig } from '../../config/config.js';
-import { recordExecution, recordFeedback } from '../../emit/index.js';
+import { recordExecution, recordFeedback } from '@orb-learn/emitter';
 import type { QueryResult } from '../../query/library.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { generateExecutions } from '../../synth/generate.js';
@@ -61,7 +61,7 @@ export function registerDemo(program: Command): void {
     .description('start orb-learn on temporary ports, emit executions and feedback through the OTel SDK, print tiers and a recommendation')
     .option('--executions <N>', 'how many executions to emit', '600')
     .option('--collector <URL>', 'emit to this collector (OTLP/HTTP base URL) instead of a temporary orb-learn')
-    .option('--orb-learn <URL>', "with --collector: the orb-learn HTTP API to query (default http://127.0.0.1:4318)", 'http://127.0.0.1:4318')
+    .option('--orb-learn <URL>', 'with --collector: the orb-learn HTTP API to query', 'http://127.0.0.1:4318')
     .option('--wait <SECONDS>', 'how long to wait for orb-learn to store and embed the executions before querying', '60')
     .action(async (opts: { executions: string; collector?: string; orbLearn: string; wait: string }) => {
       const n = Number(opts.executions);

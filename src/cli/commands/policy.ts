@@ -2,22 +2,16 @@
 // with --server, through a running server's HTTP API (src/server/policy-routes.ts). A running
 // server holds the file (DuckDB locks it against every other process): without --server these
 // commands then say so and point at the flag.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Config } from '../../config/config.js';
 import { adjustPolicies, type AdjustmentReport } from '../../policy/adjust.js';
 import { listPolicies, policyHistory, setPolicy, type Policy, type PolicyChange } from '../../policy/policies.js';
 import { Store } from '../../store/db.js';
-import { addSettings, fail, settings } from '../common.js';
+import { addSettings, fail, isLockError, settings } from '../common.js';
+import { addServerOptions, callServer, okJson, serverTarget, type ServerTarget } from '../server-client.js';
 import { formatTable } from './query.js';
-
-const LOCKED = /Could not set lock on file|Conflicting lock is held/i;
-
-/** True for DuckDB's error when another process (a running server) holds the file. */
-export function isLockError(err: unknown): boolean {
-  return err instanceof Error && LOCKED.test(err.message);
-}
 
 /** httpAddress: the server's --http HOST:PORT as this command's settings know it, for the hint. */
 export function lockMessage(path: string, err: Error, httpAddress: string): string {
@@ -25,7 +19,7 @@ export function lockMessage(path: string, err: Error, httpAddress: string): stri
   return (
     `the database ${path} is locked by another process${pid ? ` (PID ${pid})` : ''}, most likely a running \`orb-learn serve\`. ` +
     'DuckDB lets only one process open the file: stop the server to use `orb-learn policy` on the file, ' +
-    `or use the running server's HTTP API: pass --server URL to go through it (http://${httpAddress} unless the server was given another --http)`
+    `or use the running server's HTTP API: pass --server URL to go through it (http://${httpAddress} unless the server was given another --http, https:// with --tls-cert)`
   );
 }
 
@@ -55,33 +49,11 @@ type ServerApi = (method: string, path: string, body?: unknown) => Promise<unkno
 const DATE_KEYS = new Set(['last_adjusted', 'changed_at', 'now']);
 const reviveDates = (key: string, v: unknown) => (DATE_KEYS.has(key) && typeof v === 'string' ? new Date(v) : v);
 
-function serverApi(server: string, config: Config): ServerApi {
-  const base = (/^https?:\/\//i.test(server) ? server : `http://${server}`).replace(/\/+$/, '');
-  if (!URL.canParse(base)) fail(`--server: not a URL: ${JSON.stringify(server)} (e.g. http://127.0.0.1:4318)`);
-  const token = config.authToken ?? (config.authTokenFile ? readFileSync(config.authTokenFile, 'utf8').trim() : undefined);
+function serverApi(target: ServerTarget): ServerApi {
   return async (method, path, body) => {
-    const headers: Record<string, string> = {};
-    if (token) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: Response;
-    try {
-      res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(60_000) });
-    } catch (err) {
-      fail(`no answer from the server at ${base}: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`);
-    }
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text, reviveDates);
-    } catch {
-      fail(`the server at ${base} answered ${method} ${path} with HTTP ${res.status} and no JSON: ${text.slice(0, 200)}`);
-    }
-    if (!res.ok) {
-      const message = (parsed as { message?: unknown } | null)?.message;
-      const hint = res.status === 401 ? ' (give --auth-token or ORB_AUTH_TOKEN)' : '';
-      fail(`${typeof message === 'string' ? message : `HTTP ${res.status} from ${base}${path}`}${hint}`);
-    }
-    return parsed;
+    const answer = await callServer(target, method, path, body);
+    okJson(target, method, path, answer);
+    return JSON.parse(answer.text, reviveDates);
   };
 }
 
@@ -125,14 +97,8 @@ function printAdjustment(r: AdjustmentReport): void {
 }
 
 function common(cmd: Command): Command {
-  cmd
-    .option('--db <PATH>', 'DuckDB file (the server must not be running on it)')
-    .option('--server <URL>', "go through a running server's HTTP API instead of the file, e.g. http://127.0.0.1:4318")
-    .option('--json', 'print JSON');
-  return addSettings(cmd, [
-    ['authToken', 'TOKEN', 'bearer token the server requires, with --server (env ORB_AUTH_TOKEN)'],
-    ['authTokenFile', 'FILE', 'file holding that token (env ORB_AUTH_TOKEN_FILE)'],
-  ]);
+  cmd.option('--db <PATH>', 'DuckDB file (the server must not be running on it)').option('--json', 'print JSON');
+  return addServerOptions(cmd, "go through a running server's HTTP API instead of the file, e.g. https://127.0.0.1:4318");
 }
 
 /** One command: on the file, or through the server's API; both answer the same JSON. */
@@ -145,7 +111,9 @@ async function run(opts: Record<string, unknown>, command: PolicyCommand, print:
   const config = settings(opts);
   if (opts.server !== undefined && opts.db !== undefined) fail('give --db or --server, not both');
   try {
-    const result = opts.server !== undefined ? await command.server(serverApi(String(opts.server), config)) : await withConnection(config, create, command.file);
+    // ORB_SERVER counts as --server, unless --db names the file.
+    const target = opts.db === undefined && (opts.server !== undefined || process.env.ORB_SERVER) ? serverTarget(opts, config) : null;
+    const result = target ? await command.server(serverApi(target)) : await withConnection(config, create, command.file);
     if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else print(result as never);
   } catch (err) {

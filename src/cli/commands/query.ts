@@ -1,12 +1,15 @@
 // orb-learn query <name> …: the query library from the command line. It asks a running server
-// over HTTP when one answers (DuckDB lets only that process open the file), and opens the file
-// itself when none does.
+// over HTTP(S) (DuckDB lets only that process open the file); with --db, or when nothing listens at
+// the default address, it reads the file itself, which must exist: a read never creates one.
 import type { Command } from 'commander';
 import type { QueryResult } from '../../query/library.js';
 import { openQueries } from '../../query/open.js';
 import { QUERY_NAMES, QUERY_PARAMS, type QueryName } from '../../query/params.js';
-import { authTokenOf } from '../../config/config.js';
-import { addSettings, fail, MODEL_FLAGS, settings } from '../common.js';
+import type { Config } from '../../config/config.js';
+import { MissingDatabaseError } from '../../store/db.js';
+import { defaultSnapshotPath } from '../../store/snapshot.js';
+import { addDeprecatedHttp, addSettings, fail, isLockError, MODEL_FLAGS, settings, warnDeprecatedHttp } from '../common.js';
+import { addServerOptions, callServer, okJson, serverTarget, ServerUnreachableError, type ServerTarget } from '../server-client.js';
 
 const POSITIONAL: Partial<Record<QueryName, string>> = { similar: 'text', recommend: 'text', sql: 'query' };
 const HELP: Record<string, string> = {
@@ -68,26 +71,39 @@ function print(r: QueryResult, json: boolean): void {
   if (r.explain) process.stdout.write(`\n${r.explain}\n`);
 }
 
-async function viaServer(base: string, name: QueryName, params: Record<string, unknown>, explain: boolean, token: string | undefined): Promise<QueryResult | null> {
+/** Asks the server; null when none listens at the default address (the caller then reads the file). */
+async function viaServer(target: ServerTarget, name: QueryName, params: Record<string, unknown>, explain: boolean): Promise<QueryResult | ServerUnreachableError> {
   const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
   if (explain) qs.set('explain', 'true');
-  let res: Response;
+  const path = `/v1/query/${name}${qs.size ? `?${qs}` : ''}`;
   try {
-    res = await fetch(`${base}/v1/query/${name}?${qs}`, { signal: AbortSignal.timeout(60_000), headers: token ? { authorization: `Bearer ${token}` } : {} });
+    return okJson(target, 'GET', path, await callServer(target, 'GET', path)) as QueryResult;
   } catch (err) {
-    const code = (err as { cause?: { code?: string } }).cause?.code;
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND') return null;
+    // Only "nothing listens at the address nobody named" lets the command read the file instead.
+    if (err instanceof ServerUnreachableError && err.refused && !target.explicit) return err;
     throw err;
   }
-  const body = (await res.json()) as QueryResult & { message?: string };
-  if (!res.ok) fail(body.message ?? `HTTP ${res.status}`);
-  return body;
 }
 
-async function direct(config: ReturnType<typeof settings>, name: QueryName, params: Record<string, unknown>, explain: boolean, onProgress?: (done: number, total: number) => void): Promise<QueryResult> {
-  const q = await openQueries({ ...config, vectors: name === 'similar' || name === 'recommend', lexicalWeight: config.queryLexicalWeight, embedContent: config.embedContent, timeoutMs: config.queryTimeoutMs }).catch((err: Error) =>
-    fail(/lock/i.test(err.message) ? `${config.db} is held by another process (a running server?): run the query without --db to ask the server on --http. ${err.message.split('\n')[0]}` : err.message),
-  );
+/** The query on the file itself. `fellBack`: no server answered at the default address first. */
+async function direct(config: Config, name: QueryName, params: Record<string, unknown>, explain: boolean, fellBack: ServerUnreachableError | null, onProgress?: (done: number, total: number) => void): Promise<QueryResult> {
+  const q = await openQueries({ ...config, vectors: name === 'similar' || name === 'recommend', lexicalWeight: config.queryLexicalWeight, embedContent: config.embedContent, timeoutMs: config.queryTimeoutMs }).catch((err: Error) => {
+    if (err instanceof MissingDatabaseError) {
+      fail(
+        fellBack
+          ? `${fellBack.message} There is no database at ${config.db} to read instead either: start \`orb-learn serve\`, give --server URL of a running server, or --db PATH of a database file.`
+          : `no database at ${config.db}: give the path of an existing database file (nothing was created)`,
+      );
+    }
+    if (!isLockError(err)) fail(err.message);
+    const pid = /\(PID (\d+)\)/.exec(err.message)?.[1];
+    const holder = `the database ${config.db} is held by another process${pid ? ` (PID ${pid})` : ''}`;
+    fail(
+      fellBack
+        ? `no server answered at the default address and ${holder}, most likely a server listening elsewhere: give --server URL of that server (https:// if it has --tls-cert). ${fellBack.message}`
+        : `${holder}, most likely a running \`orb-learn serve\`: DuckDB lets only one process open the file. Ask that server instead (--server URL, without --db), or query its snapshot (--db ${defaultSnapshotPath(config.db)}).`,
+    );
+  });
   try {
     return await q.library.run(name, params, { explain, onProgress });
   } finally {
@@ -108,18 +124,18 @@ export function addQueryOptions(cmd: Command, name: QueryName): Command {
   }
   cmd
     .option('--json', 'print JSON')
-    .option('--db <PATH>', 'open this DuckDB file (its server must be stopped) instead of asking a running server');
-  return addSettings(cmd, [
-    ...MODEL_FLAGS,
-    ['http', 'HOST:PORT', "a running server's HTTP address, asked when --db is not given (default 127.0.0.1:4318)"],
-    ['authToken', 'TOKEN', 'bearer token of that server (env ORB_AUTH_TOKEN)'],
-    ['authTokenFile', 'FILE', 'read the bearer token from a file'],
-  ]);
+    .option('--db <PATH>', 'read this DuckDB file (no server may hold it) instead of asking a server; it must exist');
+  addServerOptions(cmd, 'the running server to ask (default http://127.0.0.1:4318; when nothing listens there, the default database file is read, if it exists)');
+  addSettings(cmd, MODEL_FLAGS);
+  addDeprecatedHttp(cmd);
+  return cmd;
 }
 
-/** Runs query `name` from parsed flags: a running server answers, or the file itself (explicit --db). */
+/** Runs query `name` from parsed flags: a running server answers, or the file itself (--db, or nothing listening at the default address). */
 export async function runQuery(name: QueryName, opts: Record<string, unknown>, positionalValue?: unknown, onProgress?: (done: number, total: number) => void): Promise<QueryResult> {
   const config = settings(opts);
+  warnDeprecatedHttp(opts);
+  if (opts.db !== undefined && opts.server !== undefined) fail('give --db or --server, not both');
   const params: Record<string, unknown> = {};
   for (const key of Object.keys(QUERY_PARAMS[name].shape)) {
     const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -128,10 +144,10 @@ export async function runQuery(name: QueryName, opts: Record<string, unknown>, p
   const positional = POSITIONAL[name];
   if (positional) params[positional] = positionalValue;
   // An explicit --db is that file; otherwise a running server answers, or the default file.
-  const base = `http://${config.http}`;
-  const fromServer = opts.db === undefined ? await viaServer(base, name, params, Boolean(opts.explain), authTokenOf(config)) : null;
-  const r = fromServer ?? (await direct(config, name, params, Boolean(opts.explain), onProgress));
-  if (!opts.json) process.stderr.write(`orb-learn: answered by ${fromServer ? `the server at ${base}` : config.db}\n`);
+  const target = opts.db === undefined ? serverTarget(opts, config) : null;
+  const fromServer = target ? await viaServer(target, name, params, Boolean(opts.explain)) : null;
+  const r = fromServer && !(fromServer instanceof ServerUnreachableError) ? fromServer : await direct(config, name, params, Boolean(opts.explain), fromServer, onProgress);
+  if (!opts.json) process.stderr.write(`orb-learn: answered by ${r === fromServer ? `the server at ${target!.base}` : config.db}\n`);
   return r;
 }
 

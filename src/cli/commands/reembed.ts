@@ -6,9 +6,10 @@ import cliProgress from 'cli-progress';
 import { EmbedClient } from '../../embed/embed-client.js';
 import { EmbeddingIndexer } from '../../embed/indexer.js';
 import { resolveModel, modelOptions } from '../../embed/model.js';
-import { Store } from '../../store/db.js';
+import { MissingDatabaseError, Store } from '../../store/db.js';
 import { createLogger } from '../../telemetry/log.js';
-import { addSettings, fail, MODEL_FLAGS, settings } from '../common.js';
+import { addDeprecatedHttp, addSettings, fail, isLockError, MODEL_FLAGS, settings, warnDeprecatedHttp } from '../common.js';
+import { addServerOptions, callServer, okJson, serverTarget } from '../server-client.js';
 
 interface Coverage {
   modelId: string;
@@ -35,22 +36,29 @@ async function follow(read: () => Promise<Coverage>, done: (c: Coverage) => bool
 }
 
 export function registerReembed(program: Command): void {
-  addSettings(
-    program.command('reembed').description('embed every execution that lacks a vector from the active model (resumable)').option('--db <PATH>', 'DuckDB file'),
-    [...MODEL_FLAGS, ['embedThreads', 'N', 'onnxruntime threads (default 1)'], ['embedBatchSize', 'N', 'texts per model call (default 8)'], ['http', 'HOST:PORT', "a running server's HTTP address"]],
-  ).action(async (opts: Record<string, unknown>) => {
+  const cmd = addSettings(
+    program.command('reembed').description('embed every execution that lacks a vector from the active model (resumable)').option('--db <PATH>', 'DuckDB file (it must exist)'),
+    [...MODEL_FLAGS, ['embedThreads', 'N', 'onnxruntime threads (default 1)'], ['embedBatchSize', 'N', 'texts per model call (default 8)']],
+  );
+  addDeprecatedHttp(addServerOptions(cmd, 'the server that holds the file, which then does the work (default http://127.0.0.1:4318)')).action(async (opts: Record<string, unknown>) => {
     const config = settings(opts);
+    warnDeprecatedHttp(opts);
     let store: Store;
     try {
-      store = await Store.open({ path: config.db });
+      store = await Store.open({ path: config.db, mustExist: true });
     } catch (err) {
-      if (!/lock/i.test((err as Error).message)) fail((err as Error).message);
+      if (err instanceof MissingDatabaseError) fail(`${err.message}: give --db PATH of an existing database (nothing was created)`);
+      if (!isLockError(err)) fail((err as Error).message);
       // A server holds the file: ask it to do the work and follow along.
-      const base = `http://${config.http}`;
-      const res = await fetch(`${base}/v1/embeddings/reembed`, { method: 'POST' }).catch((e: Error) => fail(`${config.db} is locked and no server answers at ${base}: ${e.message}`));
-      if (res.status !== 202) fail(`the server at ${base} refused: HTTP ${res.status} ${await res.text()}`);
-      const c = await follow(async () => (await (await fetch(`${base}/v1/embeddings`)).json()) as Coverage, (x) => x.missing <= 0);
-      process.stdout.write(`${c.embedded} of ${c.executions} executions have a ${c.modelId} vector (done by the server)\n`);
+      try {
+        const target = serverTarget(opts, config);
+        okJson(target, 'POST', '/v1/embeddings/reembed', await callServer(target, 'POST', '/v1/embeddings/reembed'));
+        const read = async () => okJson(target, 'GET', '/v1/embeddings', await callServer(target, 'GET', '/v1/embeddings')) as Coverage;
+        const c = await follow(read, (x) => x.missing <= 0);
+        process.stdout.write(`${c.embedded} of ${c.executions} executions have a ${c.modelId} vector (done by the server at ${target.base})\n`);
+      } catch (e) {
+        fail(`${config.db} is held by another process (a running server?), and asking the server failed: ${(e as Error).message}`);
+      }
       return;
     }
     const log = createLogger('warn');

