@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { FeedbackRecord, FeedbackRow } from '../convert/feedback.js';
+import { wrongType } from '../convert/span-to-record.js';
 import { InvalidInputError } from '../errors.js';
 
 export const FeedbackInput = FeedbackRecord.extend({
@@ -11,11 +12,11 @@ export const FeedbackInput = FeedbackRecord.extend({
 }).strict();
 
 export function feedbackFromInput(raw: unknown, now = new Date()): FeedbackRow {
-  const parsed = FeedbackInput.safeParse(raw);
+  const parsed = FeedbackInput.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     const i = parsed.error.issues[0]!;
     const field = i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(', ') : '');
-    throw new InvalidInputError(`feedback: ${field ? `${field}: ` : ''}${i.code === 'invalid_type' && i.input === undefined ? 'is required' : i.message}`);
+    throw new InvalidInputError(`feedback: ${field ? `${field}: ` : ''}${i.code === 'invalid_type' ? wrongType(i, 'is required') : i.message}`);
   }
   const f = parsed.data;
   return FeedbackRow.parse({ ...f, feedback_id: f.feedback_id ?? randomUUID(), timestamp: f.timestamp ?? now, source: 'api', received_at: now });
