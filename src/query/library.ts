@@ -6,7 +6,8 @@ import { Lru } from '../embed/lru.js';
 import { executionsSource, feedbackSource } from '../store/archive.js';
 import { sketchQuantile } from '../store/summaries.js';
 import { QUERY_PARAMS, type QueryName, type QueryParams } from './params.js';
-import type { ReadPool } from './pool.js';
+import { Slots, type ReadPool } from './pool.js';
+import { readCapped } from './result.js';
 import { readOnlySelect } from './sql-guard.js';
 import type { VectorHit, VectorIndex } from './vector-index.js';
 
@@ -37,7 +38,13 @@ export const DEFAULT_LEXICAL_WEIGHT = 0.1;
 export interface QueryLibraryOptions {
   /** Default lexical_weight of similar and recommend; 0 ranks by cosine alone. */
   lexicalWeight?: number;
+  /** Largest result of the caller's SQL, in bytes of JSON (default 16 MiB). */
+  maxResultBytes?: number;
+  /** The caller's SQL statements that may run at once (default 1): the rest wait, within their time limit. */
+  sqlConcurrency?: number;
 }
+
+export const DEFAULT_MAX_RESULT_BYTES = 16 * 1024 * 1024;
 
 type Sql = { text: string; values: DuckDBValue[] };
 
@@ -78,6 +85,8 @@ export interface TierEvidence {
 
 export class QueryLibrary {
   private readonly lexicalWeight: number;
+  private readonly maxResultBytes: number;
+  private readonly sqlLane: Slots;
 
   constructor(
     private readonly pool: ReadPool,
@@ -88,6 +97,8 @@ export class QueryLibrary {
     options: QueryLibraryOptions = {},
   ) {
     this.lexicalWeight = options.lexicalWeight ?? DEFAULT_LEXICAL_WEIGHT;
+    this.maxResultBytes = options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
+    this.sqlLane = new Slots(options.sqlConcurrency ?? 1);
     if (!(this.lexicalWeight >= 0 && this.lexicalWeight <= 1)) throw new RangeError(`lexicalWeight must be within 0..1, got ${options.lexicalWeight}`);
   }
 
@@ -356,20 +367,20 @@ export class QueryLibrary {
   }
 
   private async sql(p: QueryParams<'sql'>, explain: boolean) {
-    return this.pool.use(async (conn) => {
-      if (p.include_archive) {
-        await conn.run(`CREATE OR REPLACE TEMP VIEW all_executions AS SELECT * FROM ${executionsSource(this.archiveDir)}`);
-        await conn.run(`CREATE OR REPLACE TEMP VIEW all_feedback AS SELECT * FROM ${feedbackSource(this.archiveDir)}`);
-      }
-      const statement = await readOnlySelect(conn, p.query);
-      // The caller's SQL failing (a refused file, a bad cast) is a 400, not our 500.
-      const reader = await conn.runAndRead(statement).catch(userSqlError);
-      await reader.readUntil(p.max_rows + 1).catch(userSqlError);
-      const all = (reader.getRowObjectsJS() as Record<string, unknown>[]).map(plainRow);
-      const rows = all.slice(0, p.max_rows);
-      const notes = all.length > p.max_rows ? [`truncated at ${p.max_rows} rows`] : [];
-      return { rows, notes, explain: explain ? await explainAnalyze(conn, { text: statement, values: [] }) : undefined };
-    });
+    return this.pool.use(
+      async (conn, deadline) => {
+        if (p.include_archive) {
+          await conn.run(`CREATE OR REPLACE TEMP VIEW all_executions AS SELECT * FROM ${executionsSource(this.archiveDir)}`);
+          await conn.run(`CREATE OR REPLACE TEMP VIEW all_feedback AS SELECT * FROM ${feedbackSource(this.archiveDir)}`);
+        }
+        const select = await readOnlySelect(conn, p.query);
+        // The caller's SQL failing (a refused file, a bad cast) is a 400, not our 500.
+        const { rows, truncated } = await readCapped(conn, select, { maxRows: p.max_rows, maxBytes: this.maxResultBytes, deadline });
+        const notes = truncated ? [`truncated at ${p.max_rows} rows`] : [];
+        return { rows, notes, explain: explain ? await explainAnalyze(conn, { text: select.sql, values: [] }).catch(userSqlError) : undefined };
+      },
+      { lane: this.sqlLane },
+    );
   }
 }
 
