@@ -7,7 +7,7 @@ import { convertRequest } from '../src/convert/span-to-record.js';
 import type { ExportTraceRequest } from '../src/convert/wire-types.js';
 import { PROTO_DIR } from '../src/paths.js';
 import { readExportTraceRequest } from '../src/receiver/protobuf.js';
-import { ExportTraceServiceRequest } from '../src/receiver/wire.js';
+import { ExportTraceServiceRequest } from '../src/receiver/proto-root.js';
 import { encodeRequest, otlpRequest } from '../test/helpers/raw.js';
 import { fullExecution } from '../test/helpers/spans.js';
 
@@ -40,7 +40,7 @@ function time(fn: () => void, rounds: number): number {
 console.log(`request: 100 spans, ${body.length} bytes; figures are µs per span, best of 5 runs of 200 requests`);
 for (const [name, decode] of decoders) {
   const sample = convertRequest(decode(body), new Date());
-  if (sample.rows.length !== 100) throw new Error(`${name}: converted ${sample.rows.length} of 100 spans (${sample.rejected[0]?.reason})`);
+  if (sample.executions.length !== 100) throw new Error(`${name}: converted ${sample.executions.length} of 100 spans (${sample.rejected[0]?.reason})`);
   time(() => convertRequest(decode(body), new Date()), 200); // warm-up
   let dec = Infinity;
   let both = Infinity;

@@ -9,8 +9,7 @@ import { parseArgs } from 'node:util';
 import { evalTexts } from './eval-set.js';
 import { embeddingContent } from '../src/embed/content.js';
 import { OnnxEmbedder } from '../src/embed/embedder.js';
-import { readModelDir, resolveModel, defaultCacheDir, type ModelFiles } from '../src/embed/model.js';
-import { buildOffline } from '../src/embed/service.js';
+import { readModelDir, resolveModel, defaultCacheDir, type ModelFiles, buildOffline } from '../src/embed/model.js';
 import { TextTokenizer } from '../src/embed/tokenizer.js';
 import { MINILM_L6_SHAPE, writeBertModel } from '../test/helpers/bert-onnx.js';
 

@@ -139,7 +139,7 @@ async function naiveWriter(dir: string, tpl: Buffer) {
     const body = Buffer.from(tpl);
     const trace = randomBytes(16);
     for (const o of traceIdOffsets(tpl)) trace.copy(body, o);
-    rows.push(...convertRequest(decodeProtobuf(body), new Date()).rows);
+    rows.push(...convertRequest(decodeProtobuf(body), new Date()).executions);
   }
   const stmt = await conn.prepare(`INSERT INTO executions (${EXECUTION_COLUMNS.join(', ')}) VALUES (${EXECUTION_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`);
   const started = performance.now();

@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { evalTexts } from './eval-set.js';
 import { OnnxEmbedder } from '../src/embed/embedder.js';
-import { defaultCacheDir, resolveModel } from '../src/embed/model.js';
-import { buildOffline } from '../src/embed/service.js';
+import { defaultCacheDir, resolveModel, buildOffline } from '../src/embed/model.js';
 import { QueryLibrary } from '../src/query/library.js';
 import type { QueryName } from '../src/query/params.js';
 import { ReadPool } from '../src/query/pool.js';
 import { VectorIndex } from '../src/query/vector-index.js';
 import { Store } from '../src/store/db.js';
+import { sqlString } from '../src/store/sql.js';
 import { registerModel } from '../src/embed/indexer.js';
 import { quantize } from '../src/embed/quantize.js';
 import { LIST, TINYINT } from '@duckdb/node-api';
@@ -74,7 +74,7 @@ for (const size of values.sizes.split(',').map(Number)) {
     }
     app.closeSync();
   }
-  await conn.run(`INSERT INTO execution_embeddings SELECT e.task_id, '${embedder.modelId.replaceAll("'", "''")}', md5(e.task_description)[:32], d.scale, d.embedding, now()
+  await conn.run(`INSERT INTO execution_embeddings SELECT e.task_id, ${sqlString(embedder.modelId)}, md5(e.task_description)[:32], d.scale, d.embedding, now()
     FROM executions e JOIN desc_vectors d USING (task_description)`);
   await conn.run('CHECKPOINT');
   conn.closeSync();

@@ -9,7 +9,8 @@
 //   node scripts/healthcheck.mjs [/readyz]
 import http from 'node:http';
 import https from 'node:https';
-import { loadConfig, splitHostPort } from '../dist/src/config/config.js';
+import { loadConfig } from '../dist/src/config/config.js';
+import { splitHostPort } from '../dist/src/host.js';
 
 const TIMEOUT_MS = 4000;
 const path = process.argv[2] ?? '/readyz';

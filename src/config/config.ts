@@ -3,7 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { durationSetting } from '../duration.js';
 import { LOG_LEVELS } from '../telemetry/log.js';
+import { firstIssue } from '../convert/issues.js';
 
 const MiB = 1024 * 1024;
 
@@ -58,8 +60,8 @@ const Settings = z.strictObject({
   /** Where old executions go as monthly Parquet; default beside the database: archive/. */
   archiveDir: z.string().min(1).optional(),
   /** Executions older than this are archived by the schedule inside serve ('90d'; 'off' disables). */
-  archiveOlderThan: z.string().regex(/^(off|\d+(\.\d+)?\s*(s|m|h|d|w))$/, "expected a duration such as 90d, or 'off'").default('90d'),
-  archiveInterval: z.string().regex(/^\d+(\.\d+)?\s*(s|m|h|d|w)$/, 'expected a duration such as 1d').default('1d'),
+  archiveOlderThan: durationSetting("expected a duration such as 90d, or 'off'", { off: true }).default('90d'),
+  archiveInterval: durationSetting('expected a duration such as 1d').default('1d'),
   /** Read connections for queries, beside the writer. */
   queryConnections: int(1).max(64).default(4),
   /** Limit on a whole query request: waiting for a connection, running, converting the result. */
@@ -135,17 +137,8 @@ export function authTokenOf(c: Pick<Config, 'authToken' | 'authTokenFile'>): str
     throw new ConfigError(`invalid setting authTokenFile: ${(err as Error).message}`);
   }
   const ok = Settings.shape.authToken.safeParse(token);
-  if (!token || !ok.success) throw new ConfigError(`invalid setting authTokenFile (${c.authTokenFile}): the token ${token ? ok.error!.issues[0]!.message : 'is empty'}`);
+  if (!token || !ok.success) throw new ConfigError(`invalid setting authTokenFile (${c.authTokenFile}): the token ${token ? firstIssue(ok.error!) : 'is empty'}`);
   return token;
-}
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-export function splitHostPort(s: string): { host: string; port: number } {
-  const i = s.lastIndexOf(':');
-  return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
 }
 
 function readFile(path: string): Record<string, unknown> {

@@ -10,7 +10,8 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { readAnyValue, attributesToObject, int64ToBigInt } from './attributes.js';
 import { FEEDBACK_ATTRIBUTES, FEEDBACK_PREFIX, FeedbackRow } from './feedback.js';
-import { wrongType, type RejectedSpan } from './span-to-record.js';
+import { rejectedSpan, type RejectedSpan, type SpanOrigin } from './rejected.js';
+import { wrongType } from './issues.js';
 import { uuidV5 } from './task-id.js';
 import { nanosToDate, timeProblem } from './time.js';
 import type { WireSpan } from './wire-types.js';
@@ -18,13 +19,7 @@ import type { WireSpan } from './wire-types.js';
 export const EVALUATION_EVENT = 'gen_ai.evaluation.result';
 const RATING_NAMES = new Set(['rating', 'user_rating', 'stars']);
 
-export interface FeedbackContext {
-  resource: Record<string, unknown>;
-  serviceName: string | null;
-  receivedAt: Date;
-  traceId: string | null;
-  spanId: string | null;
-}
+export type FeedbackContext = SpanOrigin;
 
 const KIND: Record<string, 'string' | 'int' | 'bool'> = {
   task_id: 'string',
@@ -71,19 +66,7 @@ export function convertFeedbackSpan(span: WireSpan, ctx: FeedbackContext): { fee
   }, { reportInput: true });
   if (problems.length === 0 && parsed.success) return { feedback: parsed.data };
   if (!parsed.success) problems.push(...issues(parsed.error, (f) => (FEEDBACK_ATTRIBUTES as Record<string, string>)[f] ?? `feedback.${f}`));
-  return {
-    rejected: {
-      rejected_id: ctx.traceId && ctx.spanId ? uuidV5(`rejected-feedback/${ctx.traceId}/${ctx.spanId}`) : randomUUID(),
-      received_at: ctx.receivedAt,
-      trace_id: ctx.traceId,
-      span_id: ctx.spanId,
-      span_name: span.name || null,
-      service_name: ctx.serviceName,
-      reason: problems.join('; '),
-      attributes: attributesToObject(span.attributes),
-      resource: ctx.resource,
-    },
-  };
+  return { rejected: rejectedSpan(span, ctx, problems.join('; '), ctx.traceId && ctx.spanId ? `rejected-feedback/${ctx.traceId}/${ctx.spanId}` : null) };
 }
 
 /** The evaluation events of an execution span, as feedback about that execution. */
@@ -102,17 +85,7 @@ export function evaluationFeedback(span: WireSpan, taskId: string, ctx: Feedback
       reason = `gen_ai.evaluation.score.value: expected a finite number, got ${value === undefined ? 'nothing' : String(value)}`;
     else if (reason === null && isRating && ((value as number) < 1 || (value as number) > 5)) reason = `gen_ai.evaluation.score.value: a ${name} must be 1–5, got ${value}`;
     if (reason !== null) {
-      out.rejected.push({
-        rejected_id: uuidV5(`rejected-evaluation/${id}`),
-        received_at: ctx.receivedAt,
-        trace_id: ctx.traceId,
-        span_id: ctx.spanId,
-        span_name: span.name || null,
-        service_name: ctx.serviceName,
-        reason: `event ${EVALUATION_EVENT}[${i}]: ${reason}`,
-        attributes: attrs,
-        resource: ctx.resource,
-      });
+      out.rejected.push(rejectedSpan(span, ctx, `event ${EVALUATION_EVENT}[${i}]: ${reason}`, `rejected-evaluation/${id}`, attrs));
       return;
     }
     const v = value as number;

@@ -1,31 +1,20 @@
 // span → ExecutionRow, or a RejectedSpan that says why. Pure: no I/O, no clock reads.
-import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { attributesToObject, int64ToBigInt, readAnyValue, type AttributeKind } from './attributes.js';
 import { ExecutionRow, RECORD_FIELDS, ROW_FIELDS, type FieldKind, type FieldSpec } from './record.js';
 import type { FeedbackRow } from './feedback.js';
 import { convertFeedbackSpan, evaluationFeedback, isFeedbackSpan } from './span-to-feedback.js';
-import { deriveTaskId, isUuid, MAX_TASK_ID_CHARS, uuidV5 } from './task-id.js';
+import { boundRule, wrongType } from './issues.js';
+import { rejectedSpan, type RejectedSpan } from './rejected.js';
+import { deriveTaskId, isUuid, MAX_TASK_ID_CHARS } from './task-id.js';
 import { nanosToDate, timeProblem } from './time.js';
 import { STATUS_CODE_ERROR, type ExportTraceRequest, type KeyValue, type WireSpan } from './wire-types.js';
 
 export const EXECUTION_PREFIX = 'execution.';
 export const METADATA_PREFIX = 'execution.metadata.';
 
-export interface RejectedSpan {
-  rejected_id: string;
-  received_at: Date;
-  trace_id: string | null;
-  span_id: string | null;
-  span_name: string | null;
-  service_name: string | null;
-  reason: string;
-  attributes: Record<string, unknown>;
-  resource: Record<string, unknown>;
-}
-
 export interface ConvertedRequest {
-  rows: ExecutionRow[];
+  executions: ExecutionRow[];
   feedback: FeedbackRow[];
   rejected: RejectedSpan[];
   /** Spans without any execution.* or feedback.* attribute: trace storage's business, not ours. */
@@ -87,38 +76,15 @@ function expected(kind: FieldKind): string {
   return kind === 'double' ? 'double (or int)' : kind === 'uuid' || kind === 'enum' ? 'string' : kind;
 }
 
-const shown = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : String(v));
-
-/**
- * What was wrong with a value of the wrong type (the issue must come from a parse with
- * reportInput, so that a value given is told from one missing): NaN is not "missing".
- */
-export function wrongType(issue: z.core.$ZodIssueInvalidType, missing = 'required attribute is missing'): string {
-  const v = issue.input;
-  if (v === undefined) return missing;
-  if (typeof v === 'number' && !Number.isFinite(v)) return `must be a finite number, got ${v}`;
-  if (typeof v === 'number' && issue.expected === 'int') return `must be an integer, got ${v}`;
-  const got = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? `the string ${shown(v)}` : `${typeof v} ${shown(v)}`;
-  const want: Record<string, string> = { int: 'an integer', number: 'a number', string: 'a string', boolean: 'a boolean', date: 'a date' };
-  return `expected ${want[issue.expected] ?? issue.expected}, got ${got}`;
-}
-
 /** One line per zod issue, naming the attribute and the rule. */
 export function describeIssue(issue: z.core.$ZodIssue): string {
   const field = String(issue.path[0] ?? '');
   const attr = `${EXECUTION_PREFIX}${field}`;
   switch (issue.code) {
     case 'invalid_type':
-      return `${attr}: ${wrongType(issue)}`;
-    case 'too_small':
-      if (issue.origin === 'string') return `${attr}: ${issue.message}`;
-      return `${attr}: must be ${issue.inclusive === false ? '>' : '≥'} ${String(issue.minimum)}`;
-    case 'too_big':
-      return `${attr}: must be ${issue.inclusive === false ? '<' : '≤'} ${String(issue.maximum)}`;
-    case 'invalid_value':
-      return `${attr}: must be one of ${issue.values.map(String).join(', ')}`;
+      return `${attr}: ${wrongType(issue, 'required attribute is missing')}`;
     default:
-      return `${attr}: ${issue.message}`;
+      return `${attr}: ${boundRule(issue) ?? issue.message}`;
   }
 }
 
@@ -197,28 +163,7 @@ export function convertSpan(span: WireSpan, ctx: SpanContext): { row: ExecutionR
     if (parsed.success) return { row: parsed.data };
     problems.push(...parsed.error.issues.map(describeIssue));
   }
-  return { rejected: toRejected(span, ctx, traceId, spanId, problems.join('; ')) };
-}
-
-function toRejected(
-  span: WireSpan,
-  ctx: SpanContext,
-  traceId: string | null,
-  spanId: string | null,
-  reason: string,
-): RejectedSpan {
-  return {
-    // Deterministic for a real span, so a redelivered reject is kept once.
-    rejected_id: traceId && spanId ? uuidV5(`rejected/${traceId}/${spanId}`) : randomUUID(),
-    received_at: ctx.receivedAt,
-    trace_id: traceId,
-    span_id: spanId,
-    span_name: span.name || null,
-    service_name: ctx.serviceName,
-    reason,
-    attributes: attributesToObject(span.attributes),
-    resource: ctx.resource,
-  };
+  return { rejected: rejectedSpan(span, { ...ctx, traceId, spanId }, problems.join('; '), traceId && spanId ? `rejected/${traceId}/${spanId}` : null) };
 }
 
 function serviceNameOf(resource: Record<string, unknown>): string | null {
@@ -227,7 +172,7 @@ function serviceNameOf(resource: Record<string, unknown>): string | null {
 }
 
 export function convertRequest(request: ExportTraceRequest, receivedAt: Date): ConvertedRequest {
-  const out: ConvertedRequest = { rows: [], feedback: [], rejected: [], nonExecution: 0, total: 0 };
+  const out: ConvertedRequest = { executions: [], feedback: [], rejected: [], nonExecution: 0, total: 0 };
   for (const rs of request.resourceSpans ?? []) {
     const resource = attributesToObject(rs.resource?.attributes as KeyValue[] | undefined);
     const ctx: SpanContext = { resource, serviceName: serviceNameOf(resource), receivedAt };
@@ -244,7 +189,7 @@ export function convertRequest(request: ExportTraceRequest, receivedAt: Date): C
         if (execution) {
           const r = convertSpan(span, ctx);
           if ('row' in r) {
-            out.rows.push(r.row);
+            out.executions.push(r.row);
             const ev = evaluationFeedback(span, r.row.task_id, fctx);
             out.feedback.push(...ev.feedback);
             out.rejected.push(...ev.rejected);

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from '../telemetry/log.js';
-import { TableWriter } from '../store/writer.js';
+import { TableWriter } from '../store/table-writer.js';
 import type { TableWrite } from '../store/rows.js';
 import { CONTENT_COLUMNS, embeddingContent, type ContentFields } from './content.js';
 import type { EmbedClient } from './embed-client.js';

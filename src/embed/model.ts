@@ -89,3 +89,17 @@ export async function resolveModel(opts: ResolveOptions): Promise<ModelFiles> {
   if (!offline) throw new Error(`the offline model build in ${dir} is incomplete`);
   return offline;
 }
+
+const OFFLINE_MODULE = './offline/index.js';
+
+/** Builds the offline model into `dir` (once; cached) and returns its folder. */
+export async function buildOffline(dir: string): Promise<string> {
+  // Loaded lazily: the converter is only needed on the first start without a model.
+  const offline = (await import(OFFLINE_MODULE)) as { buildOfflineModel(dir: string): Promise<{ dir: string }> };
+  return (await offline.buildOfflineModel(dir)).dir;
+}
+
+/** Where models come from, as the config says (modelDir, modelCacheDir). */
+export function modelOptions(config: { modelDir?: string; modelCacheDir?: string }): ResolveOptions {
+  return { modelDir: config.modelDir, cacheDir: config.modelCacheDir ?? defaultCacheDir(), buildOffline };
+}

@@ -3,7 +3,8 @@
 // "Moved JWT checks into a shared middleware") whose cosine is at least the threshold. The newer
 // pattern becomes an alias of the older one (see schema/008_solution_aliases.sql).
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { ExecutionWriter, SolutionMerge } from '../store/writer.js';
+import type { SolutionMerge } from '../store/solution-patterns.js';
+import type { ExecutionWriter } from '../store/writer.js';
 
 /**
  * Cosine at or above which two solution summaries are one pattern. Chosen high on purpose: a wrong

@@ -11,6 +11,7 @@ import type { Attributes, AttributeValue, Span } from '@opentelemetry/api';
 import type { z } from 'zod';
 import { FEEDBACK_ATTRIBUTES, FEEDBACK_PREFIX, FeedbackRecord, type FeedbackRecordInput } from '../convert/feedback.js';
 import { ERROR_TYPES, ExecutionRecord, type ExecutionRecordInput } from '../convert/record.js';
+import { boundRule } from '../convert/issues.js';
 
 export { ERROR_TYPES, ExecutionRecord, type ExecutionRecordInput };
 export { FEEDBACK_ATTRIBUTES, FEEDBACK_PREFIX, FeedbackRecord, type FeedbackRecordInput };
@@ -75,12 +76,12 @@ function describeIssue(issue: z.core.$ZodIssue): { field: string; rule: string; 
       if (path.length === 0) return [{ field, rule: `expected an object, got ${show(issue.input)}` }];
       return [{ field, rule: hasInput ? `expected ${issue.expected}, got ${show(issue.input)}` : 'required' }];
     case 'too_small':
-      if (issue.origin === 'string') return [{ field, rule: issue.message }];
-      return [{ field, rule: `must be ${issue.inclusive === false ? '>' : '≥'} ${String(issue.minimum)}, got ${String(issue.input)}` }];
-    case 'too_big':
-      return [{ field, rule: `must be ${issue.inclusive === false ? '<' : '≤'} ${String(issue.maximum)}, got ${String(issue.input)}` }];
+    case 'too_big': {
+      const bound = boundRule(issue);
+      return [{ field, rule: bound ? `${bound}, got ${String(issue.input)}` : issue.message }];
+    }
     case 'invalid_value':
-      return [{ field, rule: `must be one of ${issue.values.map(String).join(', ')}, got ${show(issue.input)}` }];
+      return [{ field, rule: `${boundRule(issue)}, got ${show(issue.input)}` }];
     case 'invalid_format':
       return [{ field, rule: `must be a ${issue.format === 'guid' || issue.format === 'uuid' ? 'UUID' : issue.format}, got ${show(issue.input)}` }];
     default:

@@ -15,6 +15,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { z } from 'zod';
 import { ExecutionRow, RECORD_FIELDS } from '../convert/record.js';
 import { isUuid, uuidV5 } from '../convert/task-id.js';
+import { boundRule } from '../convert/issues.js';
+import { sqlIdent } from '../store/sql.js';
 import type { ExecutionWriter } from '../store/writer.js';
 
 export const HOTSTORE_SERVICE = 'hotstore-migration';
@@ -70,15 +72,10 @@ export function describeHotStoreIssue(issue: z.core.$ZodIssue, input: Record<str
   switch (issue.code) {
     case 'invalid_type':
       return got === undefined ? `${name}: required field is missing` : `${name}: expected ${issue.expected}, got ${typeName(got)} ${JSON.stringify(got)}`;
-    case 'too_small':
-      if (issue.origin === 'string') return `${name}: ${issue.message}`;
-      return `${name}: must be ${issue.inclusive === false ? '>' : '≥'} ${String(issue.minimum)}, got ${JSON.stringify(got)}`;
-    case 'too_big':
-      return `${name}: must be ${issue.inclusive === false ? '<' : '≤'} ${String(issue.maximum)}, got ${JSON.stringify(got)}`;
-    case 'invalid_value':
-      return `${name}: must be one of ${issue.values.map(String).join(', ')}, got ${JSON.stringify(got)}`;
-    default:
-      return `${name}: ${issue.message}`;
+    default: {
+      const bound = boundRule(issue);
+      return bound ? `${name}: ${bound}, got ${JSON.stringify(got)}` : `${name}: ${issue.message}`;
+    }
   }
 }
 
@@ -191,7 +188,6 @@ export interface MigrateHotStoreOptions {
   onProgress?(p: { done: number; total: number }): void;
 }
 
-const q = (ident: string) => `"${ident.replaceAll('"', '""')}"`;
 
 async function columnsOf(conn: DuckDBConnection): Promise<Map<string, string>> {
   const r = await conn.runAndReadAll(`SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = '${HOTSTORE_TABLE}' AND schema_name = 'main'`);
@@ -227,10 +223,10 @@ export async function migrateHotStore(target: { writer: ExecutionWriter }, opts:
     for (const need of ['id', 'metadata']) if (!cols.has(need)) throw new Error(`${opts.from}: ${HOTSTORE_TABLE} has no ${need} column`);
     // A TIMESTAMP (UTC, as orb-learn's own) or TIMESTAMPTZ is read as it is; text is parsed.
     const createdType = cols.get('created_at');
-    const createdAt = !createdType ? 'NULL::TIMESTAMP' : /^TIMESTAMP( WITH TIME ZONE)?$/.test(createdType) ? q('created_at') : `try_cast(${q('created_at')} AS TIMESTAMP)`;
-    const content = cols.has('content') ? `${q('content')}::VARCHAR` : 'NULL::VARCHAR';
+    const createdAt = !createdType ? 'NULL::TIMESTAMP' : /^TIMESTAMP( WITH TIME ZONE)?$/.test(createdType) ? sqlIdent('created_at') : `try_cast(${sqlIdent('created_at')} AS TIMESTAMP)`;
+    const content = cols.has('content') ? `${sqlIdent('content')}::VARCHAR` : 'NULL::VARCHAR';
     // metadata as text: a VARCHAR column may hold invalid JSON, which must not fail the scan.
-    const meta = `${q('metadata')}::VARCHAR`;
+    const meta = `${sqlIdent('metadata')}::VARCHAR`;
     const kind = `CASE WHEN ${meta} IS NULL THEN 'none' WHEN NOT json_valid(${meta}) THEN 'unreadable'
                        WHEN json_extract_string(${meta}, '$.type') = 'execution' THEN 'execution' ELSE 'other' END`;
     const counts = (await conn.runAndReadAll(`SELECT ${kind} AS k, count(*) FROM ${HOTSTORE_TABLE} GROUP BY k`)).getRows();
@@ -241,7 +237,7 @@ export async function migrateHotStore(target: { writer: ExecutionWriter }, opts:
     opts.onProgress?.({ done: 0, total: report.executionRows });
 
     // Unreadable rows: listed, never silently dropped.
-    const bad = await conn.runAndReadAll(`SELECT ${q('id')}::VARCHAR, left(${meta}, 80) FROM ${HOTSTORE_TABLE} WHERE ${kind} = 'unreadable' ORDER BY rowid`);
+    const bad = await conn.runAndReadAll(`SELECT ${sqlIdent('id')}::VARCHAR, left(${meta}, 80) FROM ${HOTSTORE_TABLE} WHERE ${kind} = 'unreadable' ORDER BY rowid`);
     for (const [id, m] of bad.getRows()) report.unreadableRows.push({ conversation_id: String(id), reason: `metadata is not valid JSON: ${JSON.stringify(m)}` });
     report.unreadable = report.unreadableRows.length;
 
@@ -250,7 +246,7 @@ export async function migrateHotStore(target: { writer: ExecutionWriter }, opts:
     let done = 0;
     for (;;) {
       const r = await conn.runAndReadAll(
-        `SELECT rowid, ${q('id')}::VARCHAR, ${createdAt}, ${content}, ${meta} FROM ${HOTSTORE_TABLE}
+        `SELECT rowid, ${sqlIdent('id')}::VARCHAR, ${createdAt}, ${content}, ${meta} FROM ${HOTSTORE_TABLE}
          WHERE rowid > $1 AND ${kind} = 'execution' ORDER BY rowid LIMIT ${chunkSize}`,
         [last],
       );

@@ -2,8 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { FeedbackRecord, FeedbackRow } from '../convert/feedback.js';
-import { wrongType } from '../convert/span-to-record.js';
 import { InvalidInputError } from '../errors.js';
+import { firstIssue } from '../convert/issues.js';
 
 export const FeedbackInput = FeedbackRecord.extend({
   /** An idempotency key: the same id twice stores one row. */
@@ -13,11 +13,7 @@ export const FeedbackInput = FeedbackRecord.extend({
 
 export function feedbackFromInput(raw: unknown, now = new Date()): FeedbackRow {
   const parsed = FeedbackInput.safeParse(raw, { reportInput: true });
-  if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
-    const field = i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(', ') : '');
-    throw new InvalidInputError(`feedback: ${field ? `${field}: ` : ''}${i.code === 'invalid_type' ? wrongType(i, 'is required') : i.message}`);
-  }
+  if (!parsed.success) throw new InvalidInputError(`feedback: ${firstIssue(parsed.error, { missing: 'is required' })}`);
   const f = parsed.data;
   return FeedbackRow.parse({ ...f, feedback_id: f.feedback_id ?? randomUUID(), timestamp: f.timestamp ?? now, source: 'api', received_at: now });
 }

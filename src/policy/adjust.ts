@@ -13,7 +13,8 @@
 //   - never within manualFreezeDays of a manual change, nor within cooldownDays of any change;
 //   - repositories without a policy get none proposed: they are reported, with their numbers.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { inTransaction, listPolicies, recordChange, STRICTNESS_LEVELS, type Policy, type PolicyChange, type Strictness } from './policies.js';
+import { inTransaction } from '../store/sql.js';
+import { listPolicies, recordChange, STRICTNESS_LEVELS, type Policy, type PolicyChange, type Strictness } from './policies.js';
 
 export interface AdjustRules {
   /** Length of each of the two windows compared, in whole UTC days (the recent one ends today). */

@@ -5,6 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { z } from 'zod';
 import { InvalidInputError } from '../errors.js';
+import { inTransaction } from '../store/sql.js';
+import { firstIssue } from '../convert/issues.js';
 
 export const MATURITIES = ['prototype', 'growing', 'mature', 'critical'] as const;
 export const STRICTNESS_LEVELS = ['lenient', 'standard', 'strict', 'very_strict'] as const;
@@ -73,27 +75,7 @@ export interface SetPolicyResult {
 export function parsePolicyInput(raw: unknown): z.output<typeof PolicyInput> {
   const parsed = PolicyInput.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const i = parsed.error.issues[0]!;
-  const field = i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(', ') : '');
-  throw new InvalidInputError(`policy: ${field ? `${field}: ` : ''}${i.message}`);
-}
-
-/** Runs fn in a transaction on conn: committed if it returns, rolled back if it throws. */
-export async function inTransaction<T>(conn: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
-  await conn.run('BEGIN TRANSACTION');
-  let result: T;
-  try {
-    result = await fn();
-  } catch (err) {
-    try {
-      await conn.run('ROLLBACK');
-    } catch {
-      /* the first error is the one to report */
-    }
-    throw err;
-  }
-  await conn.run('COMMIT');
-  return result;
+  throw new InvalidInputError(`policy: ${firstIssue(parsed.error)}`);
 }
 
 const POLICY_COLUMNS = 'policy_id, repo, project_maturity, coverage_threshold, strictness_level, last_adjusted, adjustment_reason';

@@ -2,8 +2,9 @@
 // §3.2), answered from the summary tables and the in-process vector index.
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { InvalidInputError, RetryableError } from '../errors.js';
+import { firstIssue } from '../convert/issues.js';
 import { Lru } from '../embed/lru.js';
-import { executionsSource, feedbackSource } from '../store/archive.js';
+import { executionsSource, feedbackSource } from '../store/archive-layout.js';
 import { sketchQuantile } from '../store/summaries.js';
 import { QUERY_PARAMS, type QueryName, type QueryParams } from './params.js';
 import { Slots, type ReadPool } from './pool.js';
@@ -105,11 +106,7 @@ export class QueryLibrary {
   /** Validates raw parameters (strings from a URL or flags are coerced) and runs the query. */
   async run(name: QueryName, raw: Record<string, unknown>, opts: QueryOptions = {}): Promise<QueryResult> {
     const parsed = QUERY_PARAMS[name].safeParse(raw);
-    if (!parsed.success) {
-      const i = parsed.error.issues[0]!;
-      const field = i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(', ') : '');
-      throw new InvalidInputError(`${name}: ${field ? `${field}: ` : ''}${i.message}`);
-    }
+    if (!parsed.success) throw new InvalidInputError(`${name}: ${firstIssue(parsed.error)}`);
     const started = performance.now();
     const params = parsed.data as Record<string, unknown>;
     if ((name === 'similar' || name === 'recommend') && params.lexical_weight === undefined) params.lexical_weight = this.lexicalWeight;

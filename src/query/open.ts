@@ -2,8 +2,7 @@
 // (DuckDB lets one process open it). Vectors for similar/recommend load with the model.
 import { dirname, join } from 'node:path';
 import { OnnxEmbedder } from '../embed/embedder.js';
-import { resolveModel } from '../embed/model.js';
-import { modelOptions } from '../embed/service.js';
+import { resolveModel, modelOptions } from '../embed/model.js';
 import { Store } from '../store/db.js';
 import { QueryLibrary } from './library.js';
 import { ReadPool } from './pool.js';

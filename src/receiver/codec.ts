@@ -4,7 +4,7 @@ import { gunzip } from 'node:zlib';
 import { MAX_VALUE_DEPTH, type ExportTraceRequest, type ExportTraceResponse } from '../convert/wire-types.js';
 import { InvalidInputError, TooLargeError } from '../errors.js';
 import { readExportTraceRequest } from './protobuf.js';
-import { ExportTraceServiceRequest, ExportTraceServiceResponse, RetryInfo, RpcStatus } from './wire.js';
+import { ExportTraceServiceRequest, ExportTraceServiceResponse, RetryInfo, RpcStatus } from './proto-root.js';
 
 export type Encoding = 'protobuf' | 'json';
 

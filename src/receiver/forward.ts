@@ -6,7 +6,7 @@ import { Client, credentials, Metadata, status as GrpcStatus, type ChannelCreden
 import { InvalidInputError, RetryableError, TooLargeError } from '../errors.js';
 import { retryDelaySeconds } from './codec.js';
 import { readPem } from './security.js';
-import { ExportTraceServiceResponse, TRACE_EXPORT_PATH } from './wire.js';
+import { ExportTraceServiceResponse, TRACE_EXPORT_PATH } from './proto-root.js';
 
 export interface ForwardResult {
   rejectedSpans: number;

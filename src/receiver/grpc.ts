@@ -6,7 +6,7 @@ import type { Logger } from '../telemetry/log.js';
 import type { BearerAuth } from './security.js';
 import { classify, toGrpcError } from './errors.js';
 import { handleExportBytes, type ExportDeps } from './handler.js';
-import { TRACE_EXPORT_PATH } from './wire.js';
+import { TRACE_EXPORT_PATH } from './proto-root.js';
 
 export interface GrpcReceiverOptions {
   host: string;

@@ -1,5 +1,6 @@
 // The per-signal handler: convert, hand on, count, answer. Shared by gRPC and HTTP.
-import type { ConvertedRequest, RejectedSpan } from '../convert/span-to-record.js';
+import type { RejectedSpan } from '../convert/rejected.js';
+import type { ConvertedRequest } from '../convert/span-to-record.js';
 import type { ExportTraceResponse } from '../convert/wire-types.js';
 import type { BatchConsumer } from '../pipeline/consumer.js';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
@@ -8,7 +9,7 @@ import { SELF_SCOPE } from '../telemetry/scope.js';
 import { decodeJson, encodeResponse, type Encoding } from './codec.js';
 import type { Decoder } from './decode.js';
 import type { Forwarder } from './forward.js';
-import { ExportTraceServiceRequest } from './wire.js';
+import { ExportTraceServiceRequest } from './proto-root.js';
 
 export interface ExportDeps {
   consumer: BatchConsumer;
@@ -32,9 +33,9 @@ function partialMessage(rejected: RejectedSpan[], total: number): string {
 async function commitConverted(c: ConvertedRequest, transport: string, deps: ExportDeps): Promise<ExportTraceResponse> {
   deps.metrics.spansReceived.inc({ transport }, c.total);
   deps.metrics.spansNonExecution.inc(c.nonExecution);
-  if (c.rows.length === 0 && c.rejected.length === 0 && c.feedback.length === 0) return {};
-  await deps.consumer.consume({ executions: c.rows, rejected: c.rejected, feedback: c.feedback });
-  deps.metrics.spansAccepted.inc(c.rows.length);
+  if (c.executions.length === 0 && c.rejected.length === 0 && c.feedback.length === 0) return {};
+  await deps.consumer.consume(c);
+  deps.metrics.spansAccepted.inc(c.executions.length);
   deps.metrics.feedback.inc({ source: 'otlp' }, c.feedback.length);
   deps.metrics.spansRejected.inc(c.rejected.length);
   if (c.rejected.length === 0) return {};

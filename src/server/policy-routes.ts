@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
 import { InvalidInputError } from '../errors.js';
+import { firstIssue } from '../convert/issues.js';
 import { adjustPolicies } from '../policy/adjust.js';
 import { listPolicies, parsePolicyInput, policyHistory, setPolicy } from '../policy/policies.js';
 import { NotFoundError, type HttpReply } from '../receiver/errors.js';
@@ -32,7 +33,7 @@ const Limit = z.coerce.number().int().positive().optional();
 function param<T>(url: URL, name: string, schema: z.ZodType<T>): T {
   const raw = url.searchParams.get(name) ?? undefined;
   const r = schema.safeParse(raw);
-  if (!r.success) throw new InvalidInputError(`policy: ${name}: ${r.error.issues[0]!.message}`);
+  if (!r.success) throw new InvalidInputError(`policy: ${name}: ${firstIssue(r.error)}`);
   return r.data;
 }
 

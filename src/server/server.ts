@@ -1,7 +1,8 @@
 // Assembles the pipeline. Downstream starts first and upstream stops first, so data drains:
 // store → group commit → receivers to start; receivers → queue → store to stop.
-import { authTokenOf, isLoopback, splitHostPort, type Config } from '../config/config.js';
-import { startEmbedding, type EmbeddingService } from '../embed/service.js';
+import { authTokenOf, type Config } from '../config/config.js';
+import { isLoopback, splitHostPort } from '../host.js';
+import { startEmbedding, type EmbeddingService } from './embedding.js';
 import { GroupCommitQueue } from '../pipeline/group-commit.js';
 import { QueryLibrary } from '../query/library.js';
 import { isQueryName, QUERY_NAMES } from '../query/params.js';
@@ -22,7 +23,7 @@ import { Forwarder, parseHeaders } from '../receiver/forward.js';
 import type { ExportDeps } from '../receiver/handler.js';
 import { Store } from '../store/db.js';
 import { defaultSnapshotPath, snapshotStagingDir, SnapshotPublisher } from '../store/snapshot.js';
-import { startArchiveSchedule } from '../store/archive.js';
+import { startArchiveSchedule } from '../store/archive-schedule.js';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../telemetry/log.js';
 import { IngestMetrics } from '../telemetry/metrics.js';

@@ -35,101 +35,18 @@
 // Summary tables (tier_performance_mv, tier_duration_sketch, pool_performance_mv,
 // solution_patterns_mv) are lifetime aggregates and are left untouched: they keep counting
 // archived executions, which is what dashboards want.
-import { fsyncPath } from './fsync.js';
+//
+// The layout and the read side are archive-layout.ts, file helpers archive-files.ts, the schedule
+// inside serve archive-schedule.ts.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-
-// ---------------------------------------------------------------------------------------------
-// Durations and SQL helpers
-
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** '90d', '12h', '2w', '30m', '45s' (also '1.5d') → milliseconds. */
-export function parseDuration(s: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$/i.exec(s);
-  if (!m) throw new Error(`invalid duration ${JSON.stringify(s)}: expected a number and a unit s, m, h, d or w, such as 90d, 12h or 2w`);
-  const ms = Number(m[1]) * UNIT_MS[m[2]!.toLowerCase()]!;
-  if (!(ms > 0)) throw new Error(`invalid duration ${JSON.stringify(s)}: must be greater than zero`);
-  return ms;
-}
-
-const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
-const q = (ident: string) => `"${ident.replaceAll('"', '""')}"`;
-const tsLit = (d: Date) => `TIMESTAMP ${lit(d.toISOString().replace('T', ' ').replace('Z', ''))}`;
-
-// ---------------------------------------------------------------------------------------------
-// The archived tables and how to read them
-
-interface ArchivedTable {
-  /** Hot table. */
-  table: string;
-  /** Folder under the archive dir. */
-  dir: string;
-  key: readonly string[];
-}
-
-const EXECUTIONS: ArchivedTable = { table: 'executions', dir: 'executions', key: ['task_id'] };
-const FEEDBACK: ArchivedTable = { table: 'feedback', dir: 'feedback', key: ['feedback_id'] };
-const EMBEDDINGS: ArchivedTable = { table: 'execution_embeddings', dir: 'embeddings', key: ['task_id', 'model_id'] };
-export const ARCHIVED_TABLES: readonly ArchivedTable[] = [EXECUTIONS, FEEDBACK, EMBEDDINGS];
-const STAGING = '.staging';
-
-export type ArchiveKind = 'executions' | 'feedback' | 'embeddings';
-
-/** The glob of one archived table's Parquet files. */
-export function archiveGlob(archiveDir: string, kind: ArchiveKind = 'executions'): string {
-  return `${resolve(archiveDir)}/${kind}/**/*.parquet`;
-}
-
-/**
- * A read_parquet() over one archived table: hive columns year and month (INTEGER, whatever the
- * folder names look like), and union_by_name so files written before a schema change still read.
- */
-export function archiveReadSql(archiveDir: string, kind: ArchiveKind = 'executions'): string {
-  return `read_parquet(${lit(archiveGlob(archiveDir, kind))}, hive_partitioning = true, union_by_name = true, hive_types = {'year': INTEGER, 'month': INTEGER})`;
-}
-
-function listFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return (readdirSync(dir, { recursive: true }) as string[]).map((f) => join(dir, f)).filter((f) => statSync(f).isFile());
-}
-
-/** Whether the archive holds any Parquet file for this table (read_parquet fails on an empty glob). */
-export function hasArchive(archiveDir: string | null | undefined, kind: ArchiveKind = 'executions'): boolean {
-  if (!archiveDir) return false;
-  const dir = join(resolve(archiveDir), kind);
-  return existsSync(dir) && (readdirSync(dir, { recursive: true }) as string[]).some((f) => f.endsWith('.parquet'));
-}
-
-function archivedSource(t: ArchivedTable, kind: ArchiveKind, archiveDir: string | null | undefined): string {
-  if (!hasArchive(archiveDir, kind)) return t.table;
-  const on = t.key.map((k) => `h.${q(k)} = a.${q(k)}`).join(' AND ');
-  return `(SELECT * FROM ${t.table} UNION ALL BY NAME SELECT a.* EXCLUDE (year, month) FROM ${archiveReadSql(archiveDir!, kind)} AS a ANTI JOIN ${t.table} AS h ON ${on})`;
-}
-
-/**
- * What a query reads executions from: `executions`, or (when archiveDir holds archived
- * executions) the hot table UNION ALL BY NAME the archive, as a parenthesized subquery to use as
- * `FROM ${executionsSource(dir)} AS e`. Every execution appears exactly once: an archived row
- * whose task_id is still hot (the instant between a run's file move and its delete commit, or a
- * run interrupted there) is left out in favour of the hot one. Decided when called: call it per
- * query, so an archive made since is seen.
- */
-export function executionsSource(archiveDir: string | null | undefined): string {
-  return archivedSource(EXECUTIONS, 'executions', archiveDir);
-}
-
-/** The same for feedback. */
-export function feedbackSource(archiveDir: string | null | undefined): string {
-  return archivedSource(FEEDBACK, 'feedback', archiveDir);
-}
-
-/** The same for execution_embeddings (archived with --with-vectors). */
-export function embeddingsSource(archiveDir: string | null | undefined): string {
-  return archivedSource(EMBEDDINGS, 'embeddings', archiveDir);
-}
+import { parseDuration } from '../duration.js';
+import { listFiles, removeRunFiles } from './archive-files.js';
+import { archiveReadSql, EMBEDDINGS, EXECUTIONS, FEEDBACK, hasArchive, STAGING, type ArchiveKind, type ArchivedTable } from './archive-layout.js';
+import { fsyncPath } from './fsync.js';
+import { inTransaction, sqlIdent, sqlString, sqlTimestamp } from './sql.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options, report, steps
@@ -214,45 +131,6 @@ function cutoffOf(opts: ArchiveOptions): Date {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Files
-
-
-/** Removes empty folders under root (not root itself), deepest first. */
-function pruneEmpty(root: string): void {
-  if (!existsSync(root)) return;
-  const dirs = (readdirSync(root, { recursive: true }) as string[])
-    .map((f) => join(root, f))
-    .filter((f) => statSync(f).isDirectory())
-    .sort((a, b) => b.length - a.length);
-  for (const d of dirs) if (readdirSync(d).length === 0) rmdirSync(d);
-}
-
-/** Removes every file of a run from an archive dir: its staging folder and its files in the tree. */
-function removeRunFiles(archiveDir: string, runId: string): number {
-  let removed = 0;
-  const staging = join(archiveDir, STAGING, runId);
-  if (existsSync(staging)) {
-    removed += listFiles(staging).length;
-    rmSync(staging, { recursive: true, force: true });
-  }
-  for (const t of ARCHIVED_TABLES) {
-    const root = join(archiveDir, t.dir);
-    let any = false;
-    for (const f of listFiles(root)) {
-      if (!basename(f).startsWith(`${runId}_`)) continue;
-      unlinkSync(f);
-      removed++;
-      any = true;
-    }
-    if (any) {
-      pruneEmpty(root);
-      fsyncPath(root);
-    }
-  }
-  return removed;
-}
-
-// ---------------------------------------------------------------------------------------------
 // The run
 
 // One run at a time in this process (a schedule and a manual run must not interleave).
@@ -292,7 +170,6 @@ class ArchiveRun {
   private readonly dir: string;
   private readonly stagingRoot: string;
   private readonly temps: string[] = [];
-  private inTransaction = false;
   runId: string | null = null;
 
   constructor(
@@ -318,40 +195,24 @@ class ArchiveRun {
     if (this.opts.crashAfter === step) throw new ArchiveCrash(step);
   }
 
-  private async begin(): Promise<void> {
-    await this.conn.run('BEGIN TRANSACTION');
-    this.inTransaction = true;
-  }
-
-  private async commit(): Promise<void> {
-    await this.conn.run('COMMIT');
-    this.inTransaction = false;
-  }
-
-  async rollbackTransaction(): Promise<void> {
-    if (!this.inTransaction) return;
-    this.inTransaction = false;
-    await this.conn.run('ROLLBACK').catch(() => undefined);
-  }
-
   async dropTemps(): Promise<void> {
-    for (const t of this.temps.splice(0)) await this.conn.run(`DROP TABLE IF EXISTS temp.main.${q(t)}`).catch(() => undefined);
+    for (const t of this.temps.splice(0)) await this.conn.run(`DROP TABLE IF EXISTS temp.main.${sqlIdent(t)}`).catch(() => undefined);
   }
 
   private async temp(name: string, sql: string): Promise<string> {
     const full = `orb_archive_${name}`;
-    await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${q(full)} AS ${sql}`);
+    await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${sqlIdent(full)} AS ${sql}`);
     if (!this.temps.includes(full)) this.temps.push(full);
     return full;
   }
 
   private async count(table: string): Promise<number> {
-    return Number(await this.one(`SELECT count(*) FROM temp.main.${q(table)}`));
+    return Number(await this.one(`SELECT count(*) FROM temp.main.${sqlIdent(table)}`));
   }
 
   private async columns(table: string): Promise<Column[]> {
     const r = await this.rows(
-      `SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = ${lit(table)} ORDER BY column_index`,
+      `SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = ${sqlString(table)} ORDER BY column_index`,
     );
     return r.map((x) => ({ name: String(x[0]), type: String(x[1]) }));
   }
@@ -365,7 +226,7 @@ class ArchiveRun {
   /** Step 0: undo every unfinished run of this database. */
   async recover(): Promise<RecoveredRun[]> {
     const runs = await this.rows(
-      `SELECT run_id::VARCHAR, status, archive_dir FROM maintenance_log WHERE operation = 'archive' AND status NOT IN (${TERMINAL.map(lit).join(', ')}) ORDER BY started_at`,
+      `SELECT run_id::VARCHAR, status, archive_dir FROM maintenance_log WHERE operation = 'archive' AND status NOT IN (${TERMINAL.map(sqlString).join(', ')}) ORDER BY started_at`,
     );
     const out: RecoveredRun[] = [];
     for (const [runId, status, dir] of runs as [string, string, string][]) {
@@ -382,7 +243,7 @@ class ArchiveRun {
     // Staging folders left by runs that finished (a crash after the commit, before clean-up).
     if (existsSync(this.stagingRoot)) {
       for (const name of readdirSync(this.stagingRoot)) {
-        const st = await this.one(`SELECT status FROM maintenance_log WHERE run_id::VARCHAR = ${lit(name)}`);
+        const st = await this.one(`SELECT status FROM maintenance_log WHERE run_id::VARCHAR = ${sqlString(name)}`);
         if (typeof st === 'string' && TERMINAL.includes(st)) rmSync(join(this.stagingRoot, name), { recursive: true, force: true });
       }
     }
@@ -392,7 +253,7 @@ class ArchiveRun {
   /** Runs not finished, for a dry run to mention. */
   async unfinished(): Promise<RecoveredRun[]> {
     const runs = await this.rows(
-      `SELECT run_id::VARCHAR, status FROM maintenance_log WHERE operation = 'archive' AND status NOT IN (${TERMINAL.map(lit).join(', ')})`,
+      `SELECT run_id::VARCHAR, status FROM maintenance_log WHERE operation = 'archive' AND status NOT IN (${TERMINAL.map(sqlString).join(', ')})`,
     );
     return runs.map(([runId, status]) => ({ runId: String(runId), status: String(status), action: 'rolled_back', filesRemoved: 0 }));
   }
@@ -402,7 +263,7 @@ class ArchiveRun {
     this.runId = randomUUID();
     await this.conn.run(
       `INSERT INTO maintenance_log (run_id, operation, started_at, cutoff, status, archive_dir, with_vectors)
-       VALUES ($1::UUID, 'archive', now()::TIMESTAMP, ${tsLit(this.cutoff)}, 'started', $2, $3)`,
+       VALUES ($1::UUID, 'archive', now()::TIMESTAMP, ${sqlTimestamp(this.cutoff)}, 'started', $2, $3)`,
       [this.runId, this.dir, Boolean(this.opts.withVectors)],
     );
   }
@@ -433,18 +294,18 @@ class ArchiveRun {
     );
     const x = await this.temp(
       'x',
-      `SELECT task_id, ${month('timestamp')} FROM executions WHERE timestamp < ${tsLit(this.cutoff)} AND task_id NOT IN (SELECT task_id FROM temp.main.${q(ax)})`,
+      `SELECT task_id, ${month('timestamp')} FROM executions WHERE timestamp < ${sqlTimestamp(this.cutoff)} AND task_id NOT IN (SELECT task_id FROM temp.main.${sqlIdent(ax)})`,
     );
-    const xd = await this.temp('x_drop', `SELECT task_id FROM executions WHERE task_id IN (SELECT task_id FROM temp.main.${q(ax)})`);
+    const xd = await this.temp('x_drop', `SELECT task_id FROM executions WHERE task_id IN (SELECT task_id FROM temp.main.${sqlIdent(ax)})`);
     // Executions whose feedback and vectors go to the archive: this run's and those archived before.
-    const targets = await this.temp('targets', `SELECT task_id, year, month FROM temp.main.${q(x)} UNION ALL SELECT task_id, year, month FROM temp.main.${q(ax)}`);
+    const targets = await this.temp('targets', `SELECT task_id, year, month FROM temp.main.${sqlIdent(x)} UNION ALL SELECT task_id, year, month FROM temp.main.${sqlIdent(ax)}`);
     const af = await this.temp('archived_f', this.archived('feedback', 'a.feedback_id', `WHERE a.feedback_id IN (SELECT feedback_id FROM feedback)`));
     const f = await this.temp(
       'f',
-      `SELECT f.feedback_id, t.year, t.month FROM feedback f JOIN temp.main.${q(targets)} t ON t.task_id = f.task_id
-       WHERE f.feedback_id NOT IN (SELECT feedback_id FROM temp.main.${q(af)})`,
+      `SELECT f.feedback_id, t.year, t.month FROM feedback f JOIN temp.main.${sqlIdent(targets)} t ON t.task_id = f.task_id
+       WHERE f.feedback_id NOT IN (SELECT feedback_id FROM temp.main.${sqlIdent(af)})`,
     );
-    const fd = await this.temp('f_drop', `SELECT feedback_id FROM feedback WHERE feedback_id IN (SELECT feedback_id FROM temp.main.${q(af)})`);
+    const fd = await this.temp('f_drop', `SELECT feedback_id FROM feedback WHERE feedback_id IN (SELECT feedback_id FROM temp.main.${sqlIdent(af)})`);
     let e: string;
     let ed: string;
     if (this.opts.withVectors) {
@@ -454,16 +315,16 @@ class ArchiveRun {
       );
       e = await this.temp(
         'e',
-        `SELECT v.task_id, v.model_id, t.year, t.month FROM execution_embeddings v JOIN temp.main.${q(targets)} t ON t.task_id = v.task_id
-         ANTI JOIN temp.main.${q(ae)} a ON a.task_id = v.task_id AND a.model_id = v.model_id`,
+        `SELECT v.task_id, v.model_id, t.year, t.month FROM execution_embeddings v JOIN temp.main.${sqlIdent(targets)} t ON t.task_id = v.task_id
+         ANTI JOIN temp.main.${sqlIdent(ae)} a ON a.task_id = v.task_id AND a.model_id = v.model_id`,
       );
       ed = await this.temp(
         'e_drop',
-        `SELECT v.task_id, v.model_id FROM execution_embeddings v SEMI JOIN temp.main.${q(ae)} a ON a.task_id = v.task_id AND a.model_id = v.model_id`,
+        `SELECT v.task_id, v.model_id FROM execution_embeddings v SEMI JOIN temp.main.${sqlIdent(ae)} a ON a.task_id = v.task_id AND a.model_id = v.model_id`,
       );
     } else {
       e = await this.temp('e', `SELECT NULL::UUID AS task_id, NULL::VARCHAR AS model_id, NULL::VARCHAR AS year, NULL::VARCHAR AS month WHERE false`);
-      ed = await this.temp('e_drop', `SELECT v.task_id, v.model_id FROM execution_embeddings v SEMI JOIN temp.main.${q(targets)} t ON t.task_id = v.task_id`);
+      ed = await this.temp('e_drop', `SELECT v.task_id, v.model_id FROM execution_embeddings v SEMI JOIN temp.main.${sqlIdent(targets)} t ON t.task_id = v.task_id`);
     }
     const state = async (t: ArchivedTable, kind: ArchiveKind, keys: string, drop: string): Promise<TableState> => ({
       t,
@@ -479,7 +340,7 @@ class ArchiveRun {
   }
 
   async months(x: TableState): Promise<string[]> {
-    const r = await this.rows(`SELECT DISTINCT year || '-' || month FROM temp.main.${q(x.keys)} ORDER BY 1`);
+    const r = await this.rows(`SELECT DISTINCT year || '-' || month FROM temp.main.${sqlIdent(x.keys)} ORDER BY 1`);
     return r.map((m) => String(m[0]));
   }
 
@@ -488,7 +349,7 @@ class ArchiveRun {
   }
 
   private joinOn(s: TableState, a: string, b: string): string {
-    return s.t.key.map((k) => `${a}.${q(k)} = ${b}.${q(k)}`).join(' AND ');
+    return s.t.key.map((k) => `${a}.${sqlIdent(k)} = ${b}.${sqlIdent(k)}`).join(' AND ');
   }
 
   /**
@@ -498,12 +359,12 @@ class ArchiveRun {
    * rather than passing wrongly.
    */
   private checksumExpr(s: TableState, alias: string): string {
-    const cols = s.columns.map((c) => (ROUND_TRIP.test(c.type) ? `${alias}.${q(c.name)}` : `${alias}.${q(c.name)}::VARCHAR`));
+    const cols = s.columns.map((c) => (ROUND_TRIP.test(c.type) ? `${alias}.${sqlIdent(c.name)}` : `${alias}.${sqlIdent(c.name)}::VARCHAR`));
     return `coalesce(sum(hash(${cols.join(', ')})), 0)::VARCHAR`;
   }
 
   private hotRows(s: TableState): string {
-    return `${s.t.table} h JOIN temp.main.${q(s.keys)} k ON ${this.joinOn(s, 'h', 'k')}`;
+    return `${s.t.table} h JOIN temp.main.${sqlIdent(s.keys)} k ON ${this.joinOn(s, 'h', 'k')}`;
   }
 
   /** Step 2b: COPY each table's rows to the staging folder, partitioned by month. */
@@ -511,11 +372,11 @@ class ArchiveRun {
     mkdirSync(this.stagingDir(), { recursive: true });
     for (const s of states) {
       if (s.count === 0) continue;
-      const order = s.t === EXECUTIONS ? 'h.timestamp' : s.t.key.map((k) => `h.${q(k)}`).join(', ');
+      const order = s.t === EXECUTIONS ? 'h.timestamp' : s.t.key.map((k) => `h.${sqlIdent(k)}`).join(', ');
       const res = await this.conn.run(
         `COPY (SELECT h.*, k.year, k.month FROM ${this.hotRows(s)} ORDER BY ${order})
-         TO ${lit(join(this.stagingDir(), s.t.dir))}
-         (FORMAT PARQUET, PARTITION_BY (year, month), COMPRESSION ZSTD, FILENAME_PATTERN ${lit(`${this.runId}_{i}`)}, OVERWRITE_OR_IGNORE)`,
+         TO ${sqlString(join(this.stagingDir(), s.t.dir))}
+         (FORMAT PARQUET, PARTITION_BY (year, month), COMPRESSION ZSTD, FILENAME_PATTERN ${sqlString(`${this.runId}_{i}`)}, OVERWRITE_OR_IGNORE)`,
       );
       if (res.rowsChanged !== s.count) throw new Error(`archive: COPY of ${s.t.table} wrote ${res.rowsChanged} rows, ${s.count} were selected`);
     }
@@ -529,13 +390,13 @@ class ArchiveRun {
       const files = listFiles(join(this.stagingDir(), s.t.dir));
       const foreign = files.filter((f) => !basename(f).startsWith(`${this.runId}_`));
       if (foreign.length > 0) throw new Error(`archive: unexpected files in staging: ${foreign.join(', ')}`);
-      const staged = `read_parquet(${lit(glob)}, hive_partitioning = true, hive_types = {'year': INTEGER, 'month': INTEGER})`;
-      const keyList = s.t.key.map((k) => `a.${q(k)}`).join(', ');
+      const staged = `read_parquet(${sqlString(glob)}, hive_partitioning = true, hive_types = {'year': INTEGER, 'month': INTEGER})`;
+      const keyList = s.t.key.map((k) => `a.${sqlIdent(k)}`).join(', ');
       const [n, distinct, matched, placed, sum] = (await this.rows(
         `SELECT count(*), count(DISTINCT (${keyList})),
-                count(k.${q(s.t.key[0]!)}), count(*) FILTER (WHERE a.year = k.year::INTEGER AND a.month = k.month::INTEGER),
+                count(k.${sqlIdent(s.t.key[0]!)}), count(*) FILTER (WHERE a.year = k.year::INTEGER AND a.month = k.month::INTEGER),
                 ${this.checksumExpr(s, 'a')}
-         FROM ${staged} a LEFT JOIN temp.main.${q(s.keys)} k ON ${this.joinOn(s, 'a', 'k')}`,
+         FROM ${staged} a LEFT JOIN temp.main.${sqlIdent(s.keys)} k ON ${this.joinOn(s, 'a', 'k')}`,
       ))[0]!.map((v) => (typeof v === 'bigint' ? Number(v) : v));
       const problems: string[] = [];
       if (n !== s.count) problems.push(`${n} rows staged, ${s.count} selected`);
@@ -573,31 +434,31 @@ class ArchiveRun {
   }
 
   /** Step 5: one transaction deletes exactly what is archived (or dropped) and marks the run done. */
-  async deleteAndFinish(states: TableState[], files: string[], bytes: number): Promise<void> {
-    await this.begin();
-    for (const s of states) {
-      if (s.count === 0) continue;
-      const hot = String(await this.one(`SELECT ${this.checksumExpr(s, 'h')} FROM ${this.hotRows(s)}`));
-      if (hot !== s.checksum) throw new ArchiveConflict(`archive: ${s.t.table} rows changed while being archived (checksum ${s.checksum} → ${hot}); the run is undone and the next one retries`);
-    }
-    for (const s of states) {
-      const expected = s.count + s.dropCount;
-      if (expected === 0) continue;
-      const keys = s.t.key.map(q).join(', ');
-      const res = await this.conn.run(
-        `DELETE FROM ${s.t.table} h USING (SELECT ${keys} FROM temp.main.${q(s.keys)} UNION ALL SELECT ${keys} FROM temp.main.${q(s.drop)}) k
-         WHERE ${this.joinOn(s, 'h', 'k')}`,
+  deleteAndFinish(states: TableState[], files: string[], bytes: number): Promise<void> {
+    return inTransaction(this.conn, async () => {
+      for (const s of states) {
+        if (s.count === 0) continue;
+        const hot = String(await this.one(`SELECT ${this.checksumExpr(s, 'h')} FROM ${this.hotRows(s)}`));
+        if (hot !== s.checksum) throw new ArchiveConflict(`archive: ${s.t.table} rows changed while being archived (checksum ${s.checksum} → ${hot}); the run is undone and the next one retries`);
+      }
+      for (const s of states) {
+        const expected = s.count + s.dropCount;
+        if (expected === 0) continue;
+        const keys = s.t.key.map(sqlIdent).join(', ');
+        const res = await this.conn.run(
+          `DELETE FROM ${s.t.table} h USING (SELECT ${keys} FROM temp.main.${sqlIdent(s.keys)} UNION ALL SELECT ${keys} FROM temp.main.${sqlIdent(s.drop)}) k
+           WHERE ${this.joinOn(s, 'h', 'k')}`,
+        );
+        if (res.rowsChanged !== expected) throw new ArchiveConflict(`archive: deleting from ${s.t.table} removed ${res.rowsChanged} rows, expected ${expected}`);
+      }
+      const [x, f, e] = states as [TableState, TableState, TableState];
+      await this.conn.run(
+        `UPDATE maintenance_log SET status = 'done', finished_at = now()::TIMESTAMP, executions_archived = $1, feedback_archived = $2,
+           embeddings_archived = $3, embeddings_dropped = $4, duplicates_dropped = $5, files = $6::VARCHAR[], bytes = $7 WHERE run_id = $8::UUID`,
+        [x.count, f.count, e.count, this.opts.withVectors ? 0 : e.dropCount, x.dropCount + f.dropCount + (this.opts.withVectors ? e.dropCount : 0), `[${files.map((p) => JSON.stringify(p)).join(',')}]`, bytes, this.runId!],
       );
-      if (res.rowsChanged !== expected) throw new ArchiveConflict(`archive: deleting from ${s.t.table} removed ${res.rowsChanged} rows, expected ${expected}`);
-    }
-    const [x, f, e] = states as [TableState, TableState, TableState];
-    await this.conn.run(
-      `UPDATE maintenance_log SET status = 'done', finished_at = now()::TIMESTAMP, executions_archived = $1, feedback_archived = $2,
-         embeddings_archived = $3, embeddings_dropped = $4, duplicates_dropped = $5, files = $6::VARCHAR[], bytes = $7 WHERE run_id = $8::UUID`,
-      [x.count, f.count, e.count, this.opts.withVectors ? 0 : e.dropCount, x.dropCount + f.dropCount + (this.opts.withVectors ? e.dropCount : 0), `[${files.map((p) => JSON.stringify(p)).join(',')}]`, bytes, this.runId!],
-    );
-    await this.step('deleting');
-    await this.commit();
+      await this.step('deleting');
+    });
   }
 
   async fail(err: unknown): Promise<void> {
@@ -651,11 +512,12 @@ class ArchiveRun {
 
     if (this.opts.dryRun) {
       const recovered = await this.unfinished();
-      await this.begin();
+      // Counted on one snapshot, then rolled back: a dry run changes nothing.
+      await this.conn.run('BEGIN TRANSACTION');
       try {
         return report({ ...(await this.counts(await this.select())), recovered });
       } finally {
-        await this.rollbackTransaction();
+        await this.conn.run('ROLLBACK').catch(() => undefined);
         await this.dropTemps();
       }
     }
@@ -666,12 +528,13 @@ class ArchiveRun {
     try {
       await this.step('log');
       // Stage and verify on one snapshot.
-      await this.begin();
-      const states = await this.select();
-      await this.stage(states);
-      await this.step('staged');
-      await this.verify(states);
-      await this.commit();
+      const states = await inTransaction(this.conn, async () => {
+        const states = await this.select();
+        await this.stage(states);
+        await this.step('staged');
+        await this.verify(states);
+        return states;
+      });
       await this.setStatus('verified');
       await this.step('verified');
       const { files, bytes } = await this.move();
@@ -682,7 +545,6 @@ class ArchiveRun {
       rmSync(this.stagingDir(), { recursive: true, force: true });
       return report({ ...(await this.counts(states)), files, bytes, recovered });
     } catch (err) {
-      await this.rollbackTransaction();
       if (!(err instanceof ArchiveCrash)) await this.fail(err);
       throw err;
     } finally {
@@ -707,74 +569,4 @@ export function archiveOlderThan(target: ConnectionSource | DuckDBConnection, op
       if (own) conn.closeSync();
     }
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Schedule
-
-export interface ArchiveScheduleOptions extends Omit<ArchiveOptions, 'cutoff' | 'now' | 'dryRun' | 'crashAfter' | 'onStep'> {
-  olderThan: string | number;
-  /** How often to run ('1d', '6h', or milliseconds). */
-  interval: string | number;
-  /** Also run once right away (default false: first run after one interval). */
-  runAtStart?: boolean;
-  onReport?: (report: ArchiveReport) => void;
-  onError?: (err: unknown) => void;
-}
-
-export interface ArchiveSchedule {
-  /** Runs now (waits for a run in progress first); resolves with its report. */
-  runNow(): Promise<ArchiveReport>;
-  /** Stops the timer and waits for a run in progress. */
-  stop(): Promise<void>;
-  readonly last: ArchiveReport | null;
-}
-
-/**
- * Runs archiveOlderThan every interval, never two at once; the timer does not keep the process
- * alive. A failed run is reported to onError and retried at the next tick (it undid itself).
- * Meant for `serve`: pass the server's Store.
- */
-export function startArchiveSchedule(target: ConnectionSource | DuckDBConnection, opts: ArchiveScheduleOptions): ArchiveSchedule {
-  const intervalMs = typeof opts.interval === 'number' ? opts.interval : parseDuration(opts.interval);
-  if (!(intervalMs > 0)) throw new Error(`archive schedule: interval must be > 0, got ${opts.interval}`);
-  typeof opts.olderThan === 'number' || parseDuration(opts.olderThan); // fail now, not at the first tick
-  let last: ArchiveReport | null = null;
-  let running: Promise<void> | null = null;
-  let stopped = false;
-  const { interval: _i, runAtStart: _r, onReport, onError, ...archiveOpts } = opts;
-  const runNow = (): Promise<ArchiveReport> => {
-    const p = archiveOlderThan(target, archiveOpts).then((r) => {
-      last = r;
-      onReport?.(r);
-      return r;
-    });
-    const settled = p.then(
-      () => undefined,
-      () => undefined,
-    );
-    running = settled;
-    void settled.then(() => {
-      if (running === settled) running = null;
-    });
-    return p;
-  };
-  const tick = () => {
-    if (stopped || running) return;
-    runNow().catch((err) => onError?.(err));
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  if (opts.runAtStart) tick();
-  return {
-    runNow,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-    get last() {
-      return last;
-    },
-  };
 }

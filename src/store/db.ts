@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { migrate, schemaVersion } from './migrations.js';
+import { sqlString } from './sql.js';
 import { ExecutionWriter } from './writer.js';
 
 export interface StoreOptions {
@@ -21,8 +22,6 @@ export interface StoreOptions {
    */
   fileAccess?: { directories: string[]; files: string[] };
 }
-
-const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 /** Confines DuckDB's file access to these folders and files, for the life of the instance. */
 async function confine(conn: DuckDBConnection, access: { directories: string[]; files: string[] }): Promise<void> {

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { SCHEMA_DIR } from '../paths.js';
+import { inTransaction } from './sql.js';
 
 
 export interface Migration {
@@ -34,13 +35,12 @@ export async function migrate(conn: DuckDBConnection, migrations = loadMigration
   const applied: number[] = [];
   for (const m of migrations) {
     if (done.has(m.version)) continue;
-    await conn.run('BEGIN TRANSACTION');
     try {
-      await conn.run(m.sql);
-      await conn.run('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-      await conn.run('COMMIT');
+      await inTransaction(conn, async () => {
+        await conn.run(m.sql);
+        await conn.run('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      });
     } catch (err) {
-      await conn.run('ROLLBACK');
       throw new Error(`migration ${m.name} failed: ${(err as Error).message}`);
     }
     applied.push(m.version);

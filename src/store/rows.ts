@@ -1,7 +1,7 @@
 // Pure row builders: what a commit writes, built apart from the writing (see writer.ts).
 import { ROW_FIELDS, type ExecutionRow, type FieldSpec } from '../convert/record.js';
 import type { FeedbackRow } from '../convert/feedback.js';
-import type { RejectedSpan } from '../convert/span-to-record.js';
+import type { RejectedSpan } from '../convert/rejected.js';
 
 export type Cell = string | number | boolean | Date | null | number[] | string[];
 
@@ -57,15 +57,14 @@ function dedupe<T>(items: readonly T[], keyOf: (t: T) => string): { kept: T[]; d
   return { kept, dropped: items.length - kept.length };
 }
 
-/** One row per task_id (the first), in time order: zone maps stay tight for time-bounded scans. */
-export function dedupeExecutions(rows: readonly ExecutionRow[]): ExecutionRow[] {
-  const { kept } = dedupe(rows, (r) => r.task_id);
-  return kept.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
-}
-
-export function executionWrite(rows: readonly ExecutionRow[]): TableWrite {
-  const kept = dedupeExecutions(rows);
-  return { table: 'executions', key: 'task_id', columns: EXECUTION_COLUMNS, rows: kept.map(executionCells), inBatchDuplicates: rows.length - kept.length };
+/**
+ * The executions' write and the rows it keeps: one per task_id (the first), in time order, so
+ * zone maps stay tight for time-bounded scans. Deduped and sorted here, once.
+ */
+export function executionWrite(rows: readonly ExecutionRow[]): { write: TableWrite; kept: ExecutionRow[] } {
+  const { kept, dropped } = dedupe(rows, (r) => r.task_id);
+  kept.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
+  return { write: { table: 'executions', key: 'task_id', columns: EXECUTION_COLUMNS, rows: kept.map(executionCells), inBatchDuplicates: dropped }, kept };
 }
 
 export function rejectedWrite(rejected: readonly RejectedSpan[]): TableWrite {

@@ -3,7 +3,8 @@
 // table (MVCC: the writer keeps committing meanwhile) into a temp file, which then replaces
 // the published snapshot atomically (rename), so a reader never sees a half-written file.
 import { fsyncPath } from './fsync.js';
-import { mergeJournalInto } from './writer.js';
+import { inTransaction, sqlIdent, sqlString } from './sql.js';
+import { mergeJournalInto } from './summary-journal.js';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -17,7 +18,6 @@ export function defaultSnapshotPath(db: string): string {
   return `${db.replace(/\.duckdb$/, '')}.snapshot.duckdb`;
 }
 
-const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 
 export interface SnapshotInfo {
@@ -68,16 +68,9 @@ export class SnapshotPublisher {
     const tmp = join(snapshotStagingDir(this.path), `${basename(this.path)}.tmp-${process.pid}`);
     for (const f of [tmp, `${tmp}.wal`]) rmSync(f, { force: true });
     const source = String((await this.conn.runAndReadAll('SELECT current_database()')).getRows()[0]![0]);
-    await this.conn.run(`ATTACH ${quote(tmp)} AS orb_snapshot`);
+    await this.conn.run(`ATTACH ${sqlString(tmp)} AS orb_snapshot`);
     try {
-      await this.conn.run('BEGIN TRANSACTION');
-      try {
-        await this.conn.run(`COPY FROM DATABASE "${source.replaceAll('"', '""')}" TO orb_snapshot`);
-        await this.conn.run('COMMIT');
-      } catch (err) {
-        await this.conn.run('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+      await inTransaction(this.conn, () => this.conn.run(`COPY FROM DATABASE ${sqlIdent(source)} TO orb_snapshot`));
       // The copy holds the summary journal as of its transaction: merged there, the summaries
       // agree with the copied executions.
       await mergeJournalInto(this.conn, 'orb_snapshot');

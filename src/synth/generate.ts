@@ -4,6 +4,7 @@
 // success, quality, cost and duration depend on task type × tier, with noise.
 import { Buffer } from 'node:buffer';
 import { ExecutionRow } from '../convert/record.js';
+import { firstIssue } from '../convert/issues.js';
 import {
   COMPLEXITY_SENSITIVITY,
   COST_BIAS,
@@ -406,10 +407,7 @@ function makeRow(rng: Rng, w: World, timestamp: number, seed: number): Execution
 
 function check(row: ExecutionRow, index: number): void {
   const r = ExecutionRow.safeParse(row);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new Error(`synthetic row ${index} fails the ExecutionRow schema at ${issue.path.join('.')}: ${issue.message}`);
-  }
+  if (!r.success) throw new Error(`synthetic row ${index} fails the ExecutionRow schema at ${firstIssue(r.error)}`);
 }
 
 /**

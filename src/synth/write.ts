@@ -8,7 +8,7 @@ import { contentHash, embeddingWrite, registerModel, type EmbeddedRow } from '..
 import { quantize, type QuantizedVector } from '../embed/quantize.js';
 import type { ExecutionRow } from '../convert/record.js';
 import type { Store } from '../store/db.js';
-import { TableWriter } from '../store/writer.js';
+import { TableWriter } from '../store/table-writer.js';
 import { generateExecutions, type GenerateOptions } from './generate.js';
 
 /** What synth needs of an embedder (OnnxEmbedder has it). */

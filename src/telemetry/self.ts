@@ -10,7 +10,7 @@ import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { Registry } from 'prom-client';
 
-import { isLoopback } from '../config/config.js';
+import { isLoopback } from '../host.js';
 import { SELF_SCOPE } from './scope.js';
 
 export interface SelfTelemetry {

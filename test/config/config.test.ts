@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, envName, flagName, loadConfig, splitHostPort } from '../../src/config/config.js';
+import { ConfigError, envName, flagName, loadConfig } from '../../src/config/config.js';
+import { splitHostPort } from '../../src/host.js';
 import { tempDir } from '../helpers/server.js';
 
 describe('configuration', () => {

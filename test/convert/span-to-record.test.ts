@@ -215,8 +215,8 @@ describe('span → ExecutionRecord', () => {
       new Date(),
     );
     assert.equal(c.total, 3);
-    assert.equal(c.rows.length, 1);
-    assert.equal(c.rows[0]!.service_name, 'svc-a');
+    assert.equal(c.executions.length, 1);
+    assert.equal(c.executions[0]!.service_name, 'svc-a');
     assert.equal(c.rejected.length, 1);
     assert.equal(c.nonExecution, 1);
   });

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadConfig, splitHostPort } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/config.js';
+import { splitHostPort } from '../../src/host.js';
 import { FEEDBACK_ATTRIBUTES } from '../../src/convert/feedback.js';
 import { RECORD_FIELDS } from '../../src/convert/record.js';
 import {

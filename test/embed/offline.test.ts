@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildOfflineModel, GLOVE_MODEL_ID, OFFLINE_MODEL_ID, readOfflineModel } from '../../src/embed/offline/index.js';
-import { cosine, loadOfflineEmbedder, type OfflineEmbedder } from '../../src/embed/offline/session.js';
+import { cosine, loadOfflineEmbedder, type OfflineEmbedder } from '../helpers/offline-session.js';
 import { loadUseTfjs, loadUseVocab, UseReferenceTokenizer, type UseTfjs } from './use-reference.js';
 
 // The fixed acceptance set: ONNX vs TF.js (cosine ≥ 0.9999 each) and tokenizer agreement.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { buildOfflineModel } from '../../src/embed/offline/index.js';
-import { loadOfflineEmbedder, type OfflineEmbedder } from '../../src/embed/offline/session.js';
+import { loadOfflineEmbedder, type OfflineEmbedder } from '../helpers/offline-session.js';
 import { findMerges, SOLUTION_MERGE_THRESHOLD, SolutionLinker } from '../../src/embed/solutions.js';
 import { Store } from '../../src/store/db.js';
 import { patternId } from '../../src/store/summaries.js';

@@ -4,7 +4,7 @@ import { Client, credentials, Metadata, type ChannelCredentials, type ServiceErr
 import { request } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { retryDelaySeconds as statusRetryDelay } from '../../src/receiver/codec.js';
-import { ExportTraceServiceRequest, ExportTraceServiceResponse, RpcStatus, TRACE_EXPORT_PATH } from '../../src/receiver/wire.js';
+import { ExportTraceServiceRequest, ExportTraceServiceResponse, RpcStatus, TRACE_EXPORT_PATH } from '../../src/receiver/proto-root.js';
 
 export function encodeRequest(obj: Record<string, unknown>): Buffer {
   return Buffer.from(ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(obj)).finish());

@@ -7,7 +7,7 @@ import { Forwarder, parseHeaders } from '../../src/receiver/forward.js';
 import { handleExportBytes } from '../../src/receiver/handler.js';
 import { IngestMetrics } from '../../src/telemetry/metrics.js';
 import { makeCerts } from '../helpers/certs.js';
-import { TRACE_EXPORT_PATH } from '../../src/receiver/wire.js';
+import { TRACE_EXPORT_PATH } from '../../src/receiver/proto-root.js';
 import { after, before, describe, it } from 'node:test';
 import { decodeResponse, decodeStatus, encodeRequest, grpcExport, httpPost, otlpRequest, retryDelaySeconds } from '../helpers/raw.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';

@@ -3,7 +3,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { exportOk, makeExporter, makeSpans, minimalExecution } from '../helpers/spans.js';
-import { ExportTraceServiceRequest } from '../../src/receiver/wire.js';
+import { ExportTraceServiceRequest } from '../../src/receiver/proto-root.js';
 
 const raw = (path: string) => ({ path, requestStream: false, responseStream: false, requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b });
 

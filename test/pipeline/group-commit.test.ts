@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { RetryableError } from '../../src/errors.js';
 import { GroupCommitQueue } from '../../src/pipeline/group-commit.js';
 import { Store } from '../../src/store/db.js';
-import type { CommitBatch, CommitResult } from '../../src/store/writer.js';
+import type { CommitBatch, CommitResult } from '../../src/pipeline/consumer.js';
 import { tempDir } from '../helpers/server.js';
 import { row } from '../helpers/rows.js';
 

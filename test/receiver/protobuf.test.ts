@@ -6,7 +6,7 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { attributesToObject, int64ToBigInt } from '../../src/convert/attributes.js';
 import type { ExportTraceRequest } from '../../src/convert/wire-types.js';
 import { readExportTraceRequest } from '../../src/receiver/protobuf.js';
-import { ExportTraceServiceRequest } from '../../src/receiver/wire.js';
+import { ExportTraceServiceRequest } from '../../src/receiver/proto-root.js';
 import { encodeRequest } from '../helpers/raw.js';
 import { fullExecution, makeSpans } from '../helpers/spans.js';
 

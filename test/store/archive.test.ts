@@ -8,23 +8,12 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { uuidV5 } from '../../src/convert/task-id.js';
 import { embeddingWrite, registerModel } from '../../src/embed/indexer.js';
 import { quantize } from '../../src/embed/quantize.js';
-import {
-  ARCHIVE_STEPS,
-  ArchiveConflict,
-  ArchiveCrash,
-  archiveOlderThan,
-  archiveReadSql,
-  executionsSource,
-  embeddingsSource,
-  feedbackSource,
-  hasArchive,
-  parseDuration,
-  startArchiveSchedule,
-  type ArchiveKind,
-  type ArchiveStep,
-} from '../../src/store/archive.js';
+import { ARCHIVE_STEPS, ArchiveConflict, ArchiveCrash, archiveOlderThan, type ArchiveStep } from '../../src/store/archive.js';
+import { archiveReadSql, embeddingsSource, executionsSource, feedbackSource, hasArchive, type ArchiveKind } from '../../src/store/archive-layout.js';
+import { startArchiveSchedule } from '../../src/store/archive-schedule.js';
 import { Store } from '../../src/store/db.js';
-import { TableWriter } from '../../src/store/writer.js';
+import { parseDuration } from '../../src/duration.js';
+import { TableWriter } from '../../src/store/table-writer.js';
 import { runCli } from '../helpers/process.js';
 import { row } from '../helpers/rows.js';
 import { tempDir } from '../helpers/server.js';
@@ -214,6 +203,8 @@ describe('archive: executions older than a cutoff to monthly Parquet', () => {
       const fbBefore = await rowsOf(conn, `SELECT * FROM feedback WHERE task_id IN (SELECT task_id FROM executions WHERE timestamp < TIMESTAMP '2026-01-01') ORDER BY feedback_id`);
       const vecBefore = await rowsOf(conn, `SELECT * FROM execution_embeddings WHERE task_id IN (SELECT task_id FROM executions WHERE timestamp < TIMESTAMP '2026-01-01') ORDER BY task_id`);
       const hotAfterCutoff = await scalar(conn, `SELECT count(*) FROM executions WHERE timestamp >= TIMESTAMP '2026-01-01'`);
+      // Merged first: the writer's merge timer must not land between the two reads.
+      await store.writer.flushSummaries();
       const summaries = async () =>
         Promise.all(['tier_performance_mv', 'tier_duration_sketch', 'pool_performance_mv', 'solution_patterns_mv'].map((t) => rowsOf(conn, `SELECT * FROM ${t} ORDER BY ALL`)));
       const summariesBefore = await summaries();

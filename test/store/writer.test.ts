@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { RejectedSpan } from '../../src/convert/span-to-record.js';
+import type { RejectedSpan } from '../../src/convert/rejected.js';
 import { uuidV5 } from '../../src/convert/task-id.js';
 import { Store } from '../../src/store/db.js';
 import { row } from '../helpers/rows.js';
@@ -88,8 +88,9 @@ describe('feedback that comes before its execution, beyond the in-memory bound',
     // Feedback for executions that are already there (the usual order) waits for nothing.
     const fresh = new ExecutionWriter(conn, { maxWaitingFeedback: 2 });
     await fresh.commit({ executions: [], rejected: [], feedback: early.map((e) => feedbackFromInput({ task_id: e.task_id, rating: 5 })) });
-    assert.equal((fresh as unknown as { waitingFeedback: Set<string> }).waitingFeedback.size, 0);
-    assert.equal((fresh as unknown as { waitingOverflow: boolean }).waitingOverflow, false);
+    const linker = (fresh as unknown as { feedback: { waiting: Set<string>; overflow: boolean } }).feedback;
+    assert.equal(linker.waiting.size, 0);
+    assert.equal(linker.overflow, false);
     const latest = (await conn.runAndReadAll(`SELECT DISTINCT user_rating::INT FROM executions WHERE task_id IN (${early.map((e) => `'${e.task_id}'`).join(', ')})`)).getRows();
     assert.deepEqual(latest, [[5]], 'the latest rating shows');
     conn.closeSync();

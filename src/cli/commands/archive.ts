@@ -5,7 +5,8 @@
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { ARCHIVE_STEPS, archiveOlderThan, parseDuration, type ArchiveReport } from '../../store/archive.js';
+import { parseDuration } from '../../duration.js';
+import { ARCHIVE_STEPS, archiveOlderThan, type ArchiveReport } from '../../store/archive.js';
 import { addSettings, openStoreOrFail, fail, settings } from '../common.js';
 
 /** <db folder>/archive: next to the database, on the same disk. */

@@ -2,9 +2,8 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { OnnxEmbedder } from '../../embed/embedder.js';
-import { resolveModel } from '../../embed/model.js';
+import { resolveModel, modelOptions } from '../../embed/model.js';
 import { KNOWN_MODELS, pullModel, readManifest, type PullProgress } from '../../embed/pull.js';
-import { modelOptions } from '../../embed/service.js';
 import { addSettings, fail, MODEL_FLAGS, settings } from '../common.js';
 
 function progressBar(label: string): PullProgress {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
-import type { OrbModelJson } from './index.js';
+import type { OrbModelJson } from '../../src/embed/offline/index.js';
 
 export interface OfflineEmbedder {
   meta: OrbModelJson;

@@ -1,14 +1,15 @@
 // Starts embedding beside a running store: resolve the model (building the offline one on
 // first use), start the model thread, start the indexer. Never on the acknowledgement path.
+// Assembly of embed/ and query/ for the server, so it lives on the server side.
 import type { Config } from '../config/config.js';
 import type { Store } from '../store/db.js';
 import type { Logger } from '../telemetry/log.js';
 import type { IngestMetrics } from '../telemetry/metrics.js';
-import { EmbedClient } from './embed-client.js';
-import { EmbeddingIndexer } from './indexer.js';
-import { defaultCacheDir, resolveModel, type ModelFiles } from './model.js';
+import { EmbedClient } from '../embed/embed-client.js';
+import { EmbeddingIndexer } from '../embed/indexer.js';
+import { modelOptions, resolveModel, type ModelFiles } from '../embed/model.js';
+import { SolutionLinker } from '../embed/solutions.js';
 import { VectorIndex } from '../query/vector-index.js';
-import { SolutionLinker } from './solutions.js';
 
 const SOLUTION_LINK_INTERVAL_MS = 10_000;
 
@@ -38,19 +39,6 @@ async function startSolutionLinking(store: Store, client: EmbedClient, log: Logg
       conn.closeSync();
     },
   };
-}
-
-const OFFLINE_MODULE = './offline/index.js';
-
-/** Builds the offline model into `dir` (once; cached) and returns its folder. */
-export async function buildOffline(dir: string): Promise<string> {
-  // Loaded lazily: the converter is only needed on the first start without a model.
-  const offline = (await import(OFFLINE_MODULE)) as { buildOfflineModel(dir: string): Promise<{ dir: string }> };
-  return (await offline.buildOfflineModel(dir)).dir;
-}
-
-export function modelOptions(config: Pick<Config, 'modelDir' | 'modelCacheDir'>) {
-  return { modelDir: config.modelDir, cacheDir: config.modelCacheDir ?? defaultCacheDir(), buildOffline };
 }
 
 export interface EmbeddingService {
