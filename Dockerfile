@@ -25,7 +25,11 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY proto ./proto
 COPY schema ./schema
+COPY model-data ./model-data
 COPY scripts/healthcheck.mjs ./scripts/healthcheck.mjs
+# The dashboard page: bundled into dist/web by the build, served at / (nothing from a CDN).
+COPY web ./web
+COPY scripts/build-web.mjs ./scripts/build-web.mjs
 RUN npm rebuild && npm run build
 
 # ---- production dependencies only ----
@@ -49,8 +53,10 @@ RUN mkdir -p /data /models && chown node:node /data /models
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/web ./dist/web
 COPY --from=build /app/proto ./proto
 COPY --from=build /app/schema ./schema
+COPY --from=build /app/model-data ./model-data
 COPY --from=build /app/scripts/healthcheck.mjs ./scripts/healthcheck.mjs
 USER node
 # Pull all-MiniLM-L6-v2 (pinned, SHA-256 checked) into the model cache, unless PULL_MODEL=0. A

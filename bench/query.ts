@@ -14,12 +14,7 @@ import type { QueryName } from '../src/query/params.js';
 import { ReadPool } from '../src/query/pool.js';
 import { VectorIndex } from '../src/query/vector-index.js';
 import { Store } from '../src/store/db.js';
-import { sqlString } from '../src/store/sql.js';
-import { registerModel } from '../src/embed/indexer.js';
-import { quantize } from '../src/embed/quantize.js';
-import { LIST, TINYINT } from '@duckdb/node-api';
-
-const LIST_TINYINT = LIST(TINYINT);
+import { addDescriptionVectors } from './description-vectors.js';
 import { CLI } from '../test/helpers/process.js';
 import { tempDir } from '../test/helpers/server.js';
 
@@ -53,32 +48,9 @@ for (const size of values.sizes.split(',').map(Number)) {
   const store = await Store.open({ path: db });
   const pool = await ReadPool.open(() => store.connect(), 4, 120_000);
   const embedder = await OnnxEmbedder.load(files, { threads: 2 });
-  // Vectors per distinct description (synth repeats a few thousand): embedding every execution's
-  // full content one by one would take hours at 1M, and query latency does not depend on which
-  // vectors are stored. Each row gets its description's vector, as int8 with its scale.
   const te = performance.now();
-  const descriptions = (await pool.use((c) => c.runAndReadAll('SELECT DISTINCT task_description FROM executions'))).getRows().map((r) => String(r[0]));
-  const conn = await store.connect();
-  await registerModel(conn, embedder.modelId, embedder.dimension, files.manifest.source ?? files.dir);
-  await conn.run('CREATE TEMP TABLE desc_vectors (task_description VARCHAR, scale FLOAT, embedding TINYINT[])');
-  for (let i = 0; i < descriptions.length; i += 64) {
-    const batch = descriptions.slice(i, i + 64);
-    const { vectors } = await embedder.embed(batch);
-    const app = await conn.createAppender('desc_vectors', 'main', 'temp');
-    for (let k = 0; k < batch.length; k++) {
-      const q = quantize(vectors[k]!);
-      app.appendVarchar(batch[k]!);
-      app.appendFloat(q.scale);
-      app.appendList(Array.from(q.values), LIST_TINYINT);
-      app.endRow();
-    }
-    app.closeSync();
-  }
-  await conn.run(`INSERT INTO execution_embeddings SELECT e.task_id, ${sqlString(embedder.modelId)}, md5(e.task_description)[:32], d.scale, d.embedding, now()
-    FROM executions e JOIN desc_vectors d USING (task_description)`);
-  await conn.run('CHECKPOINT');
-  conn.closeSync();
-  console.log(`\n== ${size.toLocaleString('en')} executions: synth ${synthSeconds.toFixed(0)} s; ${descriptions.length} distinct descriptions embedded in ${((performance.now() - te) / 1000).toFixed(0)} s; file ${(statSync(db).size / 1e6).toFixed(0)} MB (model ${files.manifest.id})`);
+  const distinct = await addDescriptionVectors(store, embedder, files.manifest.source ?? files.dir);
+  console.log(`\n== ${size.toLocaleString('en')} executions: synth ${synthSeconds.toFixed(0)} s; ${distinct} distinct descriptions embedded in ${((performance.now() - te) / 1000).toFixed(0)} s; file ${(statSync(db).size / 1e6).toFixed(0)} MB (model ${files.manifest.id})`);
   const index = new VectorIndex(embedder.modelId, embedder.dimension);
   const tl = performance.now();
   await pool.use((c) => index.load(c));

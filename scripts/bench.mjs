@@ -29,10 +29,11 @@ const QUICK = {
   snapshot: ['--rows', '20000', '--runs', '1'],
   recall: ['--model', 'use-lite'],
   'recall-hybrid': ['--rows', '20000', '--time-rows', '20000'],
+  dashboard: ['--rows', '20000', '--loads', '3', '--runs', '3'],
 };
 /** Benchmarks that read the similar-task set (--eval): required by these, optional for the others. */
 const NEEDS_EVAL = new Set(['recall', 'recall-hybrid']);
-const TAKES_EVAL = new Set([...NEEDS_EVAL, 'embed', 'query']);
+const TAKES_EVAL = new Set([...NEEDS_EVAL, 'embed', 'query', 'dashboard']);
 
 const list = (s) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);
 const scripts = JSON.parse(readFileSync('package.json', 'utf8')).scripts;

@@ -9,6 +9,7 @@ import { registerModel } from './commands/model.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerQuery } from './commands/query.js';
 import { registerReembed } from './commands/reembed.js';
+import { registerReport } from './commands/report.js';
 import { registerServe } from './commands/serve.js';
 import { registerSynth } from './commands/synth.js';
 
@@ -23,4 +24,5 @@ registerDemo(program);
 registerArchive(program);
 registerMigrate(program);
 registerPolicy(program);
+registerReport(program);
 await program.parseAsync(process.argv);

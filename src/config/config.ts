@@ -72,6 +72,20 @@ const Settings = z.strictObject({
   querySqlConcurrency: int(1).max(16).default(1),
   /** Weight of lexical overlap (BM25) against cosine in similar/recommend; 0 ranks by cosine alone (docs/hybrid-ranking.md). */
   queryLexicalWeight: z.coerce.number().min(0).max(1).default(0.1),
+  /** How long after its agent span arrives a GenAI run is assembled into an execution (embedded, shown); calls later than that revise it. */
+  genaiSettleMs: int(0).default(5000),
+  /** An inference call with no agent span (none came, or it is not its parent) is dropped this long after it arrived. */
+  genaiOrphanTtlMs: int(1000).default(15 * 60_000),
+  /** Most GenAI spans kept waiting; beyond it the oldest calls are dropped (orb_genai_calls_expired_total{reason="overflow"}). */
+  genaiMaxPending: int(1).default(200_000),
+  /** Model → tier patterns tried before the shipped model-data/model-tiers.json. */
+  genaiTiersFile: z.string().min(1).optional(),
+  /** Prices tried before the shipped model-data/prices.json. */
+  genaiPricesFile: z.string().min(1).optional(),
+  /** Agent span attributes tried first for task_description, task_type and pool_type. */
+  genaiTaskDescriptionAttribute: z.string().min(1).optional(),
+  genaiTaskTypeAttribute: z.string().min(1).optional(),
+  genaiPoolAttribute: z.string().min(1).optional(),
   /** In-line mode: forward every request, unchanged, to this OTLP/gRPC endpoint before acknowledging. */
   forward: hostPort.optional(),
   /** TLS to the downstream, verified against the system roots (or forwardCa). */

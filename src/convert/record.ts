@@ -37,7 +37,8 @@ export const ExecutionRecord = z.object({
   model_tier: identifier,
   pool_type: identifier,
   swarm_topology: clean(z.string()).nullable().default(null),
-  routing_confidence: probability,
+  /** The router's confidence; absent on runs learned from GenAI/OpenInference spans (no standard source). */
+  routing_confidence: probability.nullable().default(null),
   predicted_success_probability: probability.nullable().default(null),
   complexity_score: z.int().min(0).max(100).default(50),
 
@@ -45,7 +46,8 @@ export const ExecutionRecord = z.object({
   duration_seconds: nonNegative,
   quality_score: z.int().min(0).max(100).nullable().default(null),
 
-  cost_estimate: nonNegative,
+  /** The router's estimate; optional for the same reason. Queries that need it skip rows without it. */
+  cost_estimate: nonNegative.nullable().default(null),
   actual_cost: nonNegative,
 
   error_type: ErrorType.nullable().default(null),

@@ -8,6 +8,7 @@ import { boundRule, wrongType } from './issues.js';
 import { rejectedSpan, type RejectedSpan } from './rejected.js';
 import { deriveTaskId, isUuid, MAX_TASK_ID_CHARS } from './task-id.js';
 import { nanosToDate, timeProblem } from './time.js';
+import { genaiRole, pendingSpan, type PendingSpan } from './genai/spans.js';
 import { STATUS_CODE_ERROR, type ExportTraceRequest, type KeyValue, type WireSpan } from './wire-types.js';
 
 export const EXECUTION_PREFIX = 'execution.';
@@ -19,6 +20,8 @@ export interface ConvertedRequest {
   rejected: RejectedSpan[];
   /** Spans without any execution.* or feedback.* attribute: trace storage's business, not ours. */
   nonExecution: number;
+  /** GenAI agent spans and inference calls, kept until their run is assembled (src/convert/genai/). */
+  genaiPending: PendingSpan[];
   total: number;
 }
 
@@ -172,7 +175,7 @@ function serviceNameOf(resource: Record<string, unknown>): string | null {
 }
 
 export function convertRequest(request: ExportTraceRequest, receivedAt: Date): ConvertedRequest {
-  const out: ConvertedRequest = { executions: [], feedback: [], rejected: [], nonExecution: 0, total: 0 };
+  const out: ConvertedRequest = { executions: [], feedback: [], rejected: [], nonExecution: 0, genaiPending: [], total: 0 };
   for (const rs of request.resourceSpans ?? []) {
     const resource = attributesToObject(rs.resource?.attributes as KeyValue[] | undefined);
     const ctx: SpanContext = { resource, serviceName: serviceNameOf(resource), receivedAt };
@@ -180,6 +183,13 @@ export function convertRequest(request: ExportTraceRequest, receivedAt: Date): C
       for (const span of ss.spans ?? []) {
         out.total++;
         const execution = isExecutionSpan(span);
+        const g = genaiRole(span);
+        // An agent span is a run even with execution.* on it (those win when it is assembled).
+        const p = g && (g.role === 'agent' || !execution) ? pendingSpan(span, g, resource, receivedAt) : null;
+        if (p) {
+          out.genaiPending.push(p);
+          continue;
+        }
         const feedback = isFeedbackSpan(span);
         if (!execution && !feedback) {
           out.nonExecution++;

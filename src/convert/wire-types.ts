@@ -50,6 +50,7 @@ export interface WireSpanEvent {
 export interface WireSpan {
   traceId?: Uint8Array;
   spanId?: Uint8Array;
+  parentSpanId?: Uint8Array;
   name?: string;
   kind?: number;
   startTimeUnixNano?: Int64;

@@ -31,7 +31,7 @@ interface Pending {
   reject(e: unknown): void;
 }
 
-const sizeOf = (b: CommitBatch) => b.executions.length + b.rejected.length + (b.feedback?.length ?? 0);
+const sizeOf = (b: CommitBatch) => b.executions.length + b.rejected.length + (b.feedback?.length ?? 0) + (b.genaiPending?.length ?? 0);
 
 export class GroupCommitQueue implements BatchConsumer {
   private pending: Pending[] = [];
@@ -117,6 +117,9 @@ export class GroupCommitQueue implements BatchConsumer {
       rejected: group.flatMap((p) => p.batch.rejected),
       feedback: group.flatMap((p) => p.batch.feedback ?? []),
     };
+    // Requests carry only pending GenAI spans; assembled runs go to the writer from the settler.
+    const pending = group.flatMap((p) => p.batch.genaiPending ?? []);
+    if (pending.length > 0) batch.genaiPending = pending;
     const rows = group.reduce((n, p) => n + p.rows, 0);
     const started = performance.now();
     try {

@@ -10,6 +10,7 @@ import { QUERY_PARAMS, type QueryName, type QueryParams } from './params.js';
 import { Slots, type ReadPool } from './pool.js';
 import { readCapped } from './result.js';
 import { readOnlySelect } from './sql-guard.js';
+import { isSeriesName, runSeries } from './series.js';
 import type { VectorHit, VectorIndex } from './vector-index.js';
 
 export interface TextEmbedder {
@@ -127,12 +128,26 @@ export class QueryLibrary {
       case 'pools':
         return this.sqlQuery(this.poolsSql(p as QueryParams<'pools'>, now), explain);
       case 'cost-error':
-        return this.sqlQuery(this.costErrorSql(p as QueryParams<'cost-error'>, now), explain);
+        return this.costError(p as QueryParams<'cost-error'>, now, explain);
       case 'recommend':
         return this.recommend(p as QueryParams<'recommend'>, now);
       case 'sql':
         return this.sql(p as QueryParams<'sql'>, explain);
+      default:
+        if (isSeriesName(name)) return this.series(name, p, now);
+        throw new InvalidInputError(`no query ${JSON.stringify(name)}`);
     }
+  }
+
+  /** The dashboard's queries (series.ts), on this library's connections. */
+  private series(name: Parameters<typeof runSeries>[0], p: Record<string, unknown>, now: Date) {
+    return runSeries(name, p, {
+      read: async (sql) => (await this.read(sql, false)).rows,
+      where,
+      firstDay: (days) => this.sinceDate(now, days).toISOString().slice(0, 10),
+      now,
+      wilson,
+    });
   }
 
   private async read(sql: Sql, explain: boolean): Promise<{ rows: Record<string, unknown>[]; explain?: string }> {
@@ -219,19 +234,28 @@ export class QueryLibrary {
     };
   }
 
-  private costErrorSql(p: QueryParams<'cost-error'>, now: Date): Sql {
+  /** Estimates against actual cost, over the executions that carry a cost_estimate; the note says how many lacked one. */
+  private async costError(p: QueryParams<'cost-error'>, now: Date, explain: boolean) {
     const values: DuckDBValue[] = [];
     const filter = this.tierFilter({ days: p.days }, now, values);
     const col = p.by === 'tier' ? 'model_tier' : 'task_type';
-    return {
-      text: `SELECT ${col} AS ${p.by}, sum(total_executions)::BIGINT AS executions,
-          sum(sum_cost_estimate) / sum(total_executions) AS avg_estimate, sum(sum_cost) / sum(total_executions) AS avg_actual,
-          (sum(sum_cost) - sum(sum_cost_estimate)) / sum(total_executions) AS mean_error,
-          sum(sum_abs_cost_error) / sum(total_executions) AS mean_abs_error,
+    const n = 'sum(estimate_count)';
+    const r = await this.sqlQuery(
+      {
+        text: `SELECT ${col} AS ${p.by}, ${n}::BIGINT AS executions, (sum(total_executions) - ${n})::BIGINT AS skipped_without_estimate,
+          sum(sum_cost_estimate) / ${n} AS avg_estimate, sum(sum_cost_with_estimate) / ${n} AS avg_actual,
+          (sum(sum_cost_with_estimate) - sum(sum_cost_estimate)) / ${n} AS mean_error,
+          sum(sum_abs_cost_error) / ${n} AS mean_abs_error,
           100 * sum(sum_abs_cost_error) / nullif(sum(sum_cost_estimate), 0) AS abs_error_pct
-        FROM tier_performance_mv ${filter} GROUP BY ${col} ORDER BY abs_error_pct DESC NULLS LAST`,
-      values,
-    };
+        FROM tier_performance_mv ${filter} GROUP BY ${col} HAVING ${n} > 0 ORDER BY abs_error_pct DESC NULLS LAST`,
+        values,
+      },
+      explain,
+    );
+    const skipped = (await this.read({ text: `SELECT coalesce(sum(total_executions) - sum(estimate_count), 0)::BIGINT AS n FROM tier_performance_mv ${filter}`, values }, false)).rows[0]?.n;
+    const k = Number(skipped ?? 0);
+    if (k > 0) r.notes.push(`skipped ${k} execution${k === 1 ? '' : 's'} without a cost_estimate (runs learned from GenAI/OpenInference spans carry none unless execution.cost_estimate is set)`);
+    return r;
   }
 
   private vectorsOrFail() {

@@ -1,6 +1,7 @@
 // The query library over a database file, for code and the CLI when no server holds the file
 // (DuckDB lets one process open it). Vectors for similar/recommend load with the model.
 import { dirname, join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { OnnxEmbedder } from '../embed/embedder.js';
 import { resolveModel, modelOptions } from '../embed/model.js';
 import { Store } from '../store/db.js';
@@ -23,6 +24,8 @@ export interface OpenQueriesOptions {
 
 export interface OpenQueries {
   library: QueryLibrary;
+  /** A connection of its own for `fn` (policies, reports), closed after it. */
+  withConnection<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -46,5 +49,13 @@ export async function openQueries(o: OpenQueriesOptions): Promise<OpenQueries> {
     throw err;
   }
   const library = new QueryLibrary(pool, () => vectors, o.archiveDir ?? join(dirname(o.db), 'archive'), undefined, { lexicalWeight: o.lexicalWeight });
-  return { library, close };
+  const withConnection = async <T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> => {
+    const conn = await store.connect();
+    try {
+      return await fn(conn);
+    } finally {
+      conn.closeSync();
+    }
+  };
+  return { library, withConnection, close };
 }

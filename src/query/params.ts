@@ -11,6 +11,25 @@ const optionalText = z.string().trim().min(1).optional();
 const lexicalWeight = num(0, 1).optional();
 const flag = boolish.default(false);
 
+/** The dashboard's windows are 7, 30 and 90 days; any whole number up to a year is accepted. */
+const lastDays = (d: number) => int(1, 366).default(d);
+
+/** The dashboard's queries (src/query/series.ts): per-day series and window totals from the summary tables. */
+export const SERIES_PARAMS = {
+  /** Per UTC day and model tier: counts, success rate with its interval, cost, quality, p95 duration. */
+  'tiers-daily': z.strictObject({ task_type: optionalText, repo: optionalText, days: lastDays(30) }),
+  /** Per UTC day and tier (or task type): signed and absolute cost-estimate error. */
+  'cost-error-daily': z.strictObject({ by: z.enum(['tier', 'task_type']).default('tier'), task_type: optionalText, repo: optionalText, days: lastDays(30) }),
+  /** Per pool over the window: success (with its interval), duration, cost. */
+  'pools-summary': z.strictObject({ repo: optionalText, days: lastDays(30) }),
+  /** Per UTC day a piece of feedback was given: ratings and acceptance. */
+  'feedback-daily': z.strictObject({ days: lastDays(30) }),
+  /** The task types, repositories and tiers with executions in the window (for filters), and whether there are any at all. */
+  facets: z.strictObject({ days: lastDays(90) }),
+  /** What the store knows of its own health: ingest per hour, rejections by reason, archive runs. */
+  health: z.strictObject({ hours: int(1, 24 * 90).default(48) }),
+} as const;
+
 export const QUERY_PARAMS = {
   similar: z.strictObject({
     text,
@@ -58,6 +77,7 @@ export const QUERY_PARAMS = {
     /** Adds the views all_executions and all_feedback: the hot tables plus the Parquet archive. */
     include_archive: flag,
   }),
+  ...SERIES_PARAMS,
 } as const;
 
 export type QueryName = keyof typeof QUERY_PARAMS;

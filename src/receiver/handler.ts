@@ -33,9 +33,14 @@ function partialMessage(rejected: RejectedSpan[], total: number): string {
 async function commitConverted(c: ConvertedRequest, transport: string, deps: ExportDeps): Promise<ExportTraceResponse> {
   deps.metrics.spansReceived.inc({ transport }, c.total);
   deps.metrics.spansNonExecution.inc(c.nonExecution);
-  if (c.executions.length === 0 && c.rejected.length === 0 && c.feedback.length === 0) return {};
+  if (c.executions.length === 0 && c.rejected.length === 0 && c.feedback.length === 0 && c.genaiPending.length === 0) return {};
   await deps.consumer.consume(c);
   deps.metrics.spansAccepted.inc(c.executions.length);
+  if (c.genaiPending.length) {
+    const agents = c.genaiPending.reduce((n, g) => n + (g.kind === 'agent' ? 1 : 0), 0);
+    deps.metrics.genaiSpans.inc({ kind: 'agent' }, agents);
+    deps.metrics.genaiSpans.inc({ kind: 'call' }, c.genaiPending.length - agents);
+  }
   deps.metrics.feedback.inc({ source: 'otlp' }, c.feedback.length);
   deps.metrics.spansRejected.inc(c.rejected.length);
   if (c.rejected.length === 0) return {};

@@ -107,7 +107,8 @@ export class HttpReceiver {
       // Exact paths first, then prefixes registered with a trailing '/' (e.g. /v1/query/).
       const byMethod =
         this.routes.get(url.pathname) ??
-        [...this.routes.entries()].find(([path]) => path.endsWith('/') && url.pathname.startsWith(path))?.[1];
+        // '/' itself is the one exact path that ends in '/'.
+        [...this.routes.entries()].find(([path]) => path.length > 1 && path.endsWith('/') && url.pathname.startsWith(path))?.[1];
       if (!byMethod) throw new NotFoundError(`no route for ${url.pathname}`);
       const handler = byMethod.get(req.method ?? '');
       if (!OPEN_PATHS.has(url.pathname)) {

@@ -139,6 +139,7 @@ function span(r: Reader, end: number): WireSpan {
   const s: WireSpan = {
     traceId: undefined,
     spanId: undefined,
+    parentSpanId: undefined,
     name: '',
     kind: 0,
     startTimeUnixNano: 0n,
@@ -160,6 +161,10 @@ function span(r: Reader, end: number): WireSpan {
       case 4:
         if (wire !== LEN) return false;
         id(r, 'parent_span_id', 8);
+        return true;
+      case 4:
+        if (wire !== LEN) return false;
+        s.parentSpanId = r.bytes();
         return true;
       case 5:
         if (wire !== LEN) return false;

@@ -1,9 +1,11 @@
 // Assembles the pipeline. Downstream starts first and upstream stops first, so data drains:
 // store → group commit → receivers to start; receivers → queue → store to stop.
-import { authTokenOf, type Config } from '../config/config.js';
+import { authTokenOf, ConfigError, type Config } from '../config/config.js';
 import { isLoopback, splitHostPort } from '../host.js';
 import { startEmbedding, type EmbeddingService } from './embedding.js';
 import { GroupCommitQueue } from '../pipeline/group-commit.js';
+import { GenAiSettler } from '../pipeline/genai-settler.js';
+import { loadModelTables } from '../convert/genai/tables.js';
 import { QueryLibrary } from '../query/library.js';
 import { isQueryName, QUERY_NAMES } from '../query/params.js';
 import { ReadPool, uvThreads } from '../query/pool.js';
@@ -17,6 +19,7 @@ import { HttpReceiver, readBody, TRACES_PATH, tracesRoute } from '../receiver/ht
 import { InvalidInputError } from '../errors.js';
 import { feedbackFromInput } from '../pipeline/feedback-input.js';
 import { policyRoutes } from './policy-routes.js';
+import { dashboardRoutes } from './dashboard-routes.js';
 import { inlineDecoder } from '../receiver/decode.js';
 import { DecodePool } from '../receiver/decode-pool.js';
 import { Forwarder, parseHeaders } from '../receiver/forward.js';
@@ -31,6 +34,8 @@ import { refuseOwnReceiver, startSelfTelemetry } from '../telemetry/self.js';
 
 export interface RunningServer {
   readonly store: Store;
+  /** Assembles GenAI runs; tick() runs a round now. */
+  readonly genai: GenAiSettler;
   readonly queries: QueryLibrary;
   readonly snapshot: SnapshotPublisher;
   /** Resolves once the embedding model is loaded (or failed to load, or embedding is off). */
@@ -68,6 +73,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const auth = token ? new BearerAuth(token) : null;
   // Checked again once the port is bound (a port of 0 is known only then).
   if (config.telemetryEndpoint) refuseOwnReceiver(config.telemetryEndpoint, grpcAddr);
+  const genaiTables = (() => {
+    try {
+      return loadModelTables({ tiersFile: config.genaiTiersFile, pricesFile: config.genaiPricesFile });
+    } catch (err) {
+      throw new ConfigError(`invalid setting genaiTiersFile/genaiPricesFile: ${(err as Error).message}`);
+    }
+  })();
   const forwardHeaders = config.forwardHeaders ? parseHeaders(config.forwardHeaders) : {};
   const forward = config.forward
     ? new Forwarder({
@@ -116,6 +128,25 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         metrics.spansDuplicate.inc(result.duplicates);
       },
       onDepth: (rows) => metrics.queueDepth.set(rows),
+    },
+  );
+  const settler = new GenAiSettler(
+    store.writer,
+    await store.connect(),
+    {
+      tables: genaiTables,
+      taskDescriptionAttribute: config.genaiTaskDescriptionAttribute,
+      taskTypeAttribute: config.genaiTaskTypeAttribute,
+      poolAttribute: config.genaiPoolAttribute,
+    },
+    metrics,
+    { settleMs: config.genaiSettleMs, orphanTtlMs: config.genaiOrphanTtlMs, maxPending: config.genaiMaxPending },
+    {
+      onSettled(rows) {
+        embedding?.indexer.enqueue(rows);
+        snapshot.markChanged();
+      },
+      onError: (err) => log.error({ err }, 'assembling GenAI runs failed; the spans stay pending and are retried'),
     },
   );
   const pool = config.decodeThreads > 0 ? new DecodePool(config.decodeThreads, log) : null;
@@ -190,6 +221,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     return json(r.feedbackStored ? 201 : 200, { feedback_id: row.feedback_id, task_id: row.task_id, stored: r.feedbackStored === 1 });
   });
   policyRoutes(http, store, () => snapshot.markChanged());
+  dashboardRoutes(http, queries, { registry: metrics.registry, startedAt: new Date(), index: () => embedding?.index ?? null, snapshot: () => snapshot.last }, log);
 
   let grpc: GrpcReceiver | undefined;
   try {
@@ -200,6 +232,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     forward?.close();
     await pool?.close();
     readPool.close();
+    await settler.stop();
     await store.close();
     throw err;
   }
@@ -219,6 +252,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         });
   const self = config.telemetryEndpoint ? startSelfTelemetry(config.telemetryEndpoint, metrics.registry, { host: grpcAddr.host, port: grpc.port }, config.telemetryIntervalMs) : null;
   ready = true;
+  settler.start();
   tls?.watch(config.tlsReloadIntervalMs);
   snapshot.start();
   // The model may need building on a first start: ingest does not wait for it.
@@ -238,6 +272,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   let stopping: Promise<void> | null = null;
   return {
     store,
+    genai: settler,
     queries,
     snapshot,
     metrics,
@@ -253,6 +288,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         tls?.stop();
         await archive?.stop();
         await queue.drain();
+        await settler.stop();
         await snapshot.stop();
         await embeddingStarted;
         await embedding?.stop();

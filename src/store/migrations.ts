@@ -45,6 +45,10 @@ export async function migrate(conn: DuckDBConnection, migrations = loadMigration
     }
     applied.push(m.version);
   }
+  // Schema changes go into the file at once: DuckDB cannot replay from its WAL an ALTER of a table
+  // with generated columns (011 adds summary columns), so a kill -9 before the next checkpoint
+  // would leave a database that does not open.
+  if (applied.length > 0) await conn.run('CHECKPOINT');
   return applied;
 }
 

@@ -95,7 +95,7 @@ export const SUMMARY_TABLES: readonly SummaryTable[] = [
     columns: [
       ...['repo', 'model_tier', 'task_type'].map((n) => col(n, 'key')),
       col('date', 'key', true),
-      ...sums('total_executions', 'successful_count', 'sum_duration', 'sum_cost', 'sum_cost_estimate', 'sum_abs_cost_error', 'sum_quality', 'quality_count'),
+      ...sums('total_executions', 'successful_count', 'sum_duration', 'sum_cost', 'sum_cost_estimate', 'sum_abs_cost_error', 'sum_quality', 'quality_count', 'estimate_count', 'sum_cost_with_estimate'),
     ],
   },
   {
@@ -258,7 +258,8 @@ function contributions(r: ExecutionRow, resolve: PatternResolver): (Cell[] | nul
   const own = r.solution_summary ? patternOf(r.solution_summary) : null;
   const pattern = own && resolve(own);
   return [
-    [r.repo, r.model_tier, r.task_type, date, 1, ok, r.duration_seconds, r.actual_cost, r.cost_estimate, Math.abs(r.actual_cost - r.cost_estimate), q, hasQ ? 1 : 0],
+    // Cost error only over rows that carry an estimate (estimate_count of them).
+    [r.repo, r.model_tier, r.task_type, date, 1, ok, r.duration_seconds, r.actual_cost, r.cost_estimate ?? 0, r.cost_estimate === null ? 0 : Math.abs(r.actual_cost - r.cost_estimate), q, hasQ ? 1 : 0, r.cost_estimate === null ? 0 : 1, r.cost_estimate === null ? 0 : r.actual_cost],
     [r.repo, r.model_tier, r.task_type, date, sketchBucket(r.duration_seconds), 1],
     [r.pool_type, r.repo, new Date(hour(r.timestamp)), 1, ok, r.duration_seconds, r.actual_cost],
     pattern ? [pattern, r.timestamp, r.task_description, r.solution_summary, ok, 1, ok, q, hasQ ? 1 : 0, [r.repo], [r.task_type], r.timestamp] : null,
@@ -271,6 +272,32 @@ export function summarize(rows: readonly ExecutionRow[], into = new SummaryAccum
   for (const r of rows) contributions(r, resolve).forEach((c, i) => c && into.add(i, c));
   return into;
 }
+
+/** The tables whose rows depend on tier, pool or cost (what a late GenAI call can change). */
+const REVISABLE = new Set(['tier_performance_mv', 'tier_duration_sketch', 'pool_performance_mv']);
+
+/**
+ * What changing stored executions from `old` to `next` does to the summaries: the old rows'
+ * contributions taken out, the new ones put in (sums only; the solution tables do not depend on
+ * what a revision changes). Rows whose counts reach 0 are removed when the journal merges.
+ */
+export function summarizeRevisions(revisions: readonly { old: ExecutionRow; next: ExecutionRow }[], into = new SummaryAccumulator(), resolve: PatternResolver = (id) => id): SummaryAccumulator {
+  for (const { old, next } of revisions) {
+    contributions(old, resolve).forEach((c, i) => {
+      const t = SUMMARY_TABLES[i]!;
+      if (c && REVISABLE.has(t.table)) into.add(i, c.map((v, j) => (t.columns[j]!.combine === 'sum' ? -(v as number) : v)));
+    });
+    contributions(next, resolve).forEach((c, i) => c && REVISABLE.has(SUMMARY_TABLES[i]!.table) && into.add(i, c));
+  }
+  return into;
+}
+
+/** Statements that drop summary rows a revision emptied. */
+export const EMPTIED_SUMMARY_ROWS = [
+  'DELETE FROM tier_performance_mv WHERE total_executions = 0',
+  'DELETE FROM tier_duration_sketch WHERE count = 0',
+  'DELETE FROM pool_performance_mv WHERE total_tasks = 0',
+];
 
 /** The upserts for a set of newly inserted executions. */
 export function summaryDeltas(rows: readonly ExecutionRow[]): SummaryDelta[] {

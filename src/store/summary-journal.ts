@@ -3,7 +3,7 @@
 // which keeps ingest fast. Runs inside the writer's turn; it never takes one itself.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { inTransaction, sqlIdent, sqlString } from './sql.js';
-import { SUMMARY_TABLES, SummaryAccumulator } from './summaries.js';
+import { EMPTIED_SUMMARY_ROWS, SUMMARY_TABLES, SummaryAccumulator } from './summaries.js';
 import { TableWriter } from './table-writer.js';
 
 const SUMMARY_COLUMNS = SUMMARY_TABLES.map((t) => ({ table: t.table, columns: t.columns.map((c) => c.name) }));
@@ -22,7 +22,9 @@ async function readJournal(conn: DuckDBConnection, catalog?: string): Promise<{ 
 /** Runs the merge of `deltas` and `then`, in one transaction. */
 async function mergeDeltas(conn: DuckDBConnection, tables: TableWriter, deltas: SummaryAccumulator, then: string, catalog?: string): Promise<void> {
   await inTransaction(conn, async (last) => {
-    last.push(...(await tables.upsertStatements(deltas.deltas(), catalog)), then);
+    // Revisions (late GenAI calls) can empty a summary row: it goes in the same transaction.
+    const emptied = EMPTIED_SUMMARY_ROWS.map((d) => (catalog ? d.replace('DELETE FROM ', `DELETE FROM ${sqlIdent(catalog)}.main.`) : d));
+    last.push(...(await tables.upsertStatements(deltas.deltas(), catalog)), ...emptied, then);
   });
 }
 

@@ -8,7 +8,8 @@ import type { CommitBatch, CommitResult } from '../pipeline/consumer.js';
 import { FeedbackLinker } from './feedback-link.js';
 import { executionWrite, feedbackWrite, rejectedWrite } from './rows.js';
 import { SolutionPatterns, type SolutionMerge } from './solution-patterns.js';
-import { SummaryAccumulator, summarize } from './summaries.js';
+import { SummaryAccumulator, summarize, summarizeRevisions } from './summaries.js';
+import { applyGenAiWork, genaiPendingWrite } from './genai-pending.js';
 import { SummaryJournal } from './summary-journal.js';
 import { TableWriter } from './table-writer.js';
 
@@ -41,7 +42,7 @@ export class ExecutionWriter {
   private readonly maxRows: number;
 
   constructor(
-    conn: DuckDBConnection,
+    private readonly conn: DuckDBConnection,
     private readonly opts: ExecutionWriterOptions = {},
   ) {
     this.tables = new TableWriter(conn);
@@ -132,13 +133,18 @@ export class ExecutionWriter {
     const feedback = batch.feedback ?? [];
     let waiting: string[] = [];
     let delta = new SummaryAccumulator();
-    const writes = [executionRows, rejectedWrite(batch.rejected), feedbackWrite(feedback)];
+    const writes = [executionRows, rejectedWrite(batch.rejected), feedbackWrite(feedback), genaiPendingWrite(batch.genaiPending ?? [])];
     const [inserted = 0, rejectedStored = 0, feedbackStored = 0] = await this.tables.write(writes, async (keys) => {
       const fresh = keys[0] == null ? executions : executions.filter((r) => keys[0]!.has(r.task_id));
       const freshFeedback = keys[2] == null ? feedback : feedback.filter((f) => keys[2]!.has(f.feedback_id));
       // New feedback, and executions whose feedback came first: the latest opinion shows on the row.
       const link = this.feedback.linkSql(fresh, freshFeedback);
       delta = summarize(fresh, undefined, this.solutions.resolve);
+      if (batch.genai) {
+        // The settler's writes: pending spans used or dropped, late calls revising executions.
+        await applyGenAiWork(this.conn, batch.genai, keys[0] ?? null);
+        summarizeRevisions(batch.genai.revisions ?? [], delta, this.solutions.resolve);
+      }
       // Only feedback whose execution is not there yet waits (this transaction's rows included).
       waiting = freshFeedback.length ? await this.feedback.stillWaiting(freshFeedback) : [];
       return [...(link ? [link] : []), ...(await this.journal.record(delta))];

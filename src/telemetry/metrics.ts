@@ -20,6 +20,14 @@ export class IngestMetrics {
   });
   readonly queueDepth = new Gauge({ name: 'orb_queue_depth_rows', help: 'Rows waiting for a group commit', registers: [this.registry] });
 
+  readonly genaiSpans = new Counter({ name: 'orb_genai_spans_total', help: 'GenAI/OpenInference spans committed to wait for their run: agent spans and inference calls', labelNames: ['kind'], registers: [this.registry] });
+  readonly genaiRuns = new Counter({ name: 'orb_genai_runs_total', help: 'GenAI runs assembled after the settle wait, by outcome (stored, duplicate, rejected)', labelNames: ['outcome'], registers: [this.registry] });
+  readonly genaiCallsCounted = new Counter({ name: 'orb_genai_calls_counted_total', help: 'Inference calls counted in an execution: when it was assembled, or late (revising it and the summaries)', labelNames: ['when'], registers: [this.registry] });
+  readonly genaiCallsExpired = new Counter({ name: 'orb_genai_calls_expired_total', help: 'Inference calls dropped unused: no agent span came (no_agent), the pending bound was hit (overflow), or already counted (duplicate)', labelNames: ['reason'], registers: [this.registry] });
+  readonly genaiUnpriced = new Counter({ name: 'orb_genai_unpriced_runs_total', help: 'Runs with tokens from a model the price table does not know (costed at 0, flagged in metadata.genai.unpriced_models)', registers: [this.registry] });
+  readonly genaiPending = new Gauge({ name: 'orb_genai_pending_spans', help: 'GenAI spans stored and waiting (agent: for the settle wait; call: for its agent)', labelNames: ['kind'], registers: [this.registry] });
+  readonly genaiPendingBytes = new Gauge({ name: 'orb_genai_pending_bytes', help: 'Approximate storage held by pending GenAI spans', registers: [this.registry] });
+
   readonly embeddings = new Counter({ name: 'orb_embeddings_total', help: 'Execution vectors written, by where they came from', labelNames: ['source'], registers: [this.registry] });
   readonly embedSeconds = new Histogram({
     name: 'orb_embedding_batch_duration_seconds',

@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { splitHostPort } from '../../src/host.js';
 import { FEEDBACK_ATTRIBUTES } from '../../src/convert/feedback.js';
 import { RECORD_FIELDS } from '../../src/convert/record.js';
+import { AGENT_KIND, AGENT_OPERATION, INFERENCE_KINDS, INFERENCE_OPERATIONS } from '../../src/convert/genai/names.js';
 import {
   COLLECTOR_CONFIG_DIR,
   collectorConfigFiles,
@@ -59,6 +60,26 @@ const EXPECTED_LEARNING_HOSTS: Record<string, (hosts: string[]) => void> = {
 };
 
 const files = collectorConfigFiles();
+
+/**
+ * The routing connector's decision for a span, for the OTTL these files use: a disjunction of
+ * `attributes["k"] != nil` and `attributes["k"] == "v"`. Routes are tried in order; the first that
+ * matches takes the span (the connector always matches once since 0.120).
+ */
+function routeOf(rs: ReturnType<typeof routes>, attrs: Record<string, string | number>): string[] | null {
+  for (const r of rs) {
+    const hit = r.condition
+      .trim()
+      .split(/\s+or\s+/)
+      .some((clause) => {
+        const m = /^attributes\["([^"]+)"\] (!= nil|== "([^"]*)")$/.exec(clause.trim());
+        if (!m) throw new Error(`unsupported OTTL clause: ${clause}`);
+        return m[2] === '!= nil' ? attrs[m[1]!] !== undefined : attrs[m[1]!] === m[3];
+      });
+    if (hit) return r.pipelines;
+  }
+  return null;
+}
 
 describe('collector-config/', () => {
   it('holds the sidecar, compose and scale-out configurations, each explained in its README', () => {
@@ -170,6 +191,24 @@ for (const file of files) {
       const r = routes(load()).find((x) => x.condition.includes('execution.task_type'))!;
       for (const a of FEEDBACK_KEYS)
         assert.ok(r.condition.includes(`attributes["${a}"]`), `a span carrying only ${a} is a feedback span to orb-learn, so it must reach it`);
+    });
+
+    it('routes GenAI agent spans and inference calls, under both conventions, to the same learning pipeline', () => {
+      const rs = routes(load());
+      const learning = rs.find((x) => x.condition.includes('execution.task_type'))!.pipelines;
+      const genai = rs.filter((r) => r.condition.includes('gen_ai.operation.name'));
+      assert.equal(genai.length, 1, 'one route selects GenAI spans');
+      assert.equal(genai[0]!.context, 'span');
+      assert.deepEqual(genai[0]!.pipelines, learning);
+      for (const op of [AGENT_OPERATION, ...INFERENCE_OPERATIONS]) assert.deepEqual(routeOf(rs, { 'gen_ai.operation.name': op }), learning, op);
+      for (const k of [AGENT_KIND, ...INFERENCE_KINDS]) assert.deepEqual(routeOf(rs, { 'openinference.span.kind': k }), learning, k);
+      // Exactly the values orb-learn reads, and nothing it ignores.
+      const values = [...genai[0]!.condition.matchAll(/== "([^"]+)"/g)].map((m) => m[1]).sort();
+      assert.deepEqual(values, [AGENT_OPERATION, ...INFERENCE_OPERATIONS, AGENT_KIND, ...INFERENCE_KINDS].sort());
+      for (const other of [{ 'gen_ai.operation.name': 'execute_tool' } as Record<string, string>, { 'openinference.span.kind': 'TOOL' }, { 'openinference.span.kind': 'CHAIN' }, { 'http.request.method': 'POST' }])
+        assert.equal(routeOf(rs, other), null, `${JSON.stringify(other)} reaches trace storage only`);
+      assert.deepEqual(routeOf(rs, { 'execution.task_type': 'refactor' }), learning);
+      assert.deepEqual(routeOf(rs, { 'gen_ai.operation.name': 'invoke_agent', 'execution.model_tier': 'large' }), learning, 'once, by the first route');
     });
 
     it('routes a span when any one of the listed attributes is present (a plain disjunction)', () => {

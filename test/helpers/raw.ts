@@ -98,7 +98,7 @@ export function decodeStatus(buf: Buffer): { code: number; message: string } {
 }
 
 /** A request of execution spans as plain OTLP objects (protobufjs field names). */
-export function otlpRequest(spans: { attrs: Record<string, unknown>; spanId?: string; traceId?: string }[]): Record<string, unknown> {
+export function otlpRequest(spans: { attrs: Record<string, unknown>; spanId?: string; traceId?: string; parentSpanId?: string; name?: string }[]): Record<string, unknown> {
   let n = 0;
   return {
     resourceSpans: [
@@ -111,7 +111,8 @@ export function otlpRequest(spans: { attrs: Record<string, unknown>; spanId?: st
               return {
                 traceId: Buffer.from(s.traceId ?? '5b8efff798038103d269b633813fc60c', 'hex'),
                 spanId: Buffer.from(s.spanId ?? n.toString(16).padStart(16, '0'), 'hex'),
-                name: 'execution',
+                ...(s.parentSpanId ? { parentSpanId: Buffer.from(s.parentSpanId, 'hex') } : {}),
+                name: s.name ?? 'execution',
                 startTimeUnixNano: '1767225600000000000',
                 endTimeUnixNano: '1767225610000000000',
                 attributes: Object.entries(s.attrs).map(([key, v]) => ({

@@ -147,13 +147,13 @@ describe('hostile input', () => {
 
   it('says NaN or Infinity, not "missing", for a required double', async () => {
     for (const [spanId, v] of [['e600000000000001', NaN], ['e600000000000002', Infinity]] as const) {
-      const body = encodeRequest(otlpRequest([{ attrs: { ...minimalExecution(), 'execution.routing_confidence': v } as Record<string, unknown>, spanId }]));
+      const body = encodeRequest(otlpRequest([{ attrs: { ...minimalExecution(), 'execution.actual_cost': v } as Record<string, unknown>, spanId }]));
       await httpPost(`${t.httpUrl}/v1/traces`, body, PROTO);
-      assert.match((await reasonOf(spanId))!, new RegExp(`execution\\.routing_confidence: must be a finite number, got ${v}`));
+      assert.match((await reasonOf(spanId))!, new RegExp(`execution\\.actual_cost: must be a finite number, got ${v}`));
     }
-    const { 'execution.routing_confidence': _, ...without } = minimalExecution();
+    const { 'execution.actual_cost': _, ...without } = minimalExecution();
     await postJson(jsonSpan('e600000000000003', [], { attributes: strAttrs(without) }));
-    assert.match((await reasonOf('e600000000000003'))!, /execution\.routing_confidence: required attribute is missing/);
+    assert.match((await reasonOf('e600000000000003'))!, /execution\.actual_cost: required attribute is missing/);
   });
 
   it('tells a wrong-typed feedback rating from a missing one', async () => {

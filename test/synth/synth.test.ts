@@ -90,7 +90,7 @@ describe('synthetic executions: the generator', () => {
         n: rs.length,
         success: rs.filter((r) => r.success).length / rs.length,
         cost: rs.reduce((s, r) => s + r.actual_cost, 0) / rs.length,
-        estimate: rs.reduce((s, r) => s + r.cost_estimate, 0) / rs.length,
+        estimate: rs.reduce((s, r) => s + (r.cost_estimate ?? 0), 0) / rs.length,
         quality: q.reduce((s, r) => s + r.quality_score!, 0) / q.length,
       };
     };
