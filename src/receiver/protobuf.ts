@@ -160,11 +160,7 @@ function span(r: Reader, end: number): WireSpan {
         return true;
       case 4:
         if (wire !== LEN) return false;
-        id(r, 'parent_span_id', 8);
-        return true;
-      case 4:
-        if (wire !== LEN) return false;
-        s.parentSpanId = r.bytes();
+        s.parentSpanId = id(r, 'parent_span_id', 8);
         return true;
       case 5:
         if (wire !== LEN) return false;
