@@ -29,7 +29,7 @@ function contents(): string[] {
       swarm_topology: i % 2 ? 'mesh' : null,
       success: i % 5 !== 0,
       solution_summary: i % 4 === 0 ? 'Extracted the shared validation into middleware with tests' : null,
-    }),
+    }, 'review'),
   );
 }
 

@@ -29,3 +29,26 @@ export function evalTexts(path: string): string[] {
     return ['Refactor the authentication middleware to use JWT validation', 'Fix flaky integration tests that fail intermittently on CI'];
   }
 }
+
+// The eval set as execution history: one task per group, so every wording of a group shares its
+// task_type and its repo. Four repos, each holding many subsystems: a group's repo is drawn from
+// its subsystem (the name up to its first "-"; the dev set's near-miss pairs share one), so the
+// repo narrows the search about fourfold but never names the group. The task type is drawn once
+// per group. Both are seeded hashes, independent of the wording. Tier, pool and outcome are drawn
+// per execution.
+export const EVAL_TASK_TYPES = ['feature', 'bugfix', 'refactor', 'test', 'docs', 'chore'] as const;
+export const EVAL_REPOS = ['api', 'web', 'infra', 'data'] as const;
+
+function hash32(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+export function groupTaskType(group: string): string {
+  return EVAL_TASK_TYPES[hash32(`type:${group}`) % EVAL_TASK_TYPES.length]!;
+}
+
+export function groupRepo(group: string): string {
+  return EVAL_REPOS[hash32(`repo:${group.split('-')[0]!}`) % EVAL_REPOS.length]!;
+}

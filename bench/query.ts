@@ -15,6 +15,7 @@ import { ReadPool } from '../src/query/pool.js';
 import { VectorIndex } from '../src/query/vector-index.js';
 import { Store } from '../src/store/db.js';
 import { addDescriptionVectors } from './description-vectors.js';
+import { vectorModelId } from '../src/embed/content.js';
 import { CLI } from '../test/helpers/process.js';
 import { tempDir } from '../test/helpers/server.js';
 
@@ -50,10 +51,12 @@ for (const size of values.sizes.split(',').map(Number)) {
   const embedder = await OnnxEmbedder.load(files, { threads: 2 });
   const te = performance.now();
   const distinct = await addDescriptionVectors(store, embedder, files.manifest.source ?? files.dir);
-  console.log(`\n== ${size.toLocaleString('en')} executions: synth ${synthSeconds.toFixed(0)} s; ${distinct} distinct descriptions embedded in ${((performance.now() - te) / 1000).toFixed(0)} s; file ${(statSync(db).size / 1e6).toFixed(0)} MB (model ${files.manifest.id})`);
-  const index = new VectorIndex(embedder.modelId, embedder.dimension);
+  console.log(`\n== ${size.toLocaleString('en')} executions: synth ${synthSeconds.toFixed(0)} s; ${distinct} distinct tasks (task type + description) embedded in ${((performance.now() - te) / 1000).toFixed(0)} s; file ${(statSync(db).size / 1e6).toFixed(0)} MB (model ${files.manifest.id})`);
+  const index = new VectorIndex(vectorModelId(embedder.modelId), embedder.dimension);
   const tl = performance.now();
-  await pool.use((c) => index.load(c));
+  const loader = await store.connect();
+  await index.load(loader);
+  loader.closeSync();
   console.log(`vector index: ${index.size.toLocaleString('en')} vectors loaded in ${((performance.now() - tl) / 1000).toFixed(1)} s, ${((index.size * index.dim) / 1e6).toFixed(0)} MB of int8`);
   const lib = new QueryLibrary(pool, () => ({ index, embedder }));
   const repos = (await pool.use((c) => c.runAndReadAll('SELECT repo FROM executions GROUP BY repo ORDER BY count(*) DESC LIMIT 5'))).getRows().map((r) => String(r[0]));
@@ -85,7 +88,7 @@ for (const size of values.sizes.split(',').map(Number)) {
       'similar',
       `SELECT e.task_id, e.timestamp, e.task_type, e.repo, e.model_tier, e.pool_type, e.success, e.duration_seconds, e.quality_score,
          list_cosine_similarity(list_transform(v.embedding, x -> x * v.scale)::FLOAT[], [${qv.join(',')}]::FLOAT[]) AS similarity
-       FROM executions e JOIN execution_embeddings v USING (task_id) WHERE v.model_id = '${embedder.modelId}' AND e.timestamp >= now() - INTERVAL 90 DAY
+       FROM executions e JOIN execution_embeddings v USING (task_id) WHERE v.model_id = '${index.modelId}' AND e.timestamp >= now() - INTERVAL 90 DAY
        ORDER BY similarity DESC LIMIT 10`,
     ],
     [

@@ -37,7 +37,7 @@ const kinds: OfflineModelKind[] = values.model === 'all' ? ['use-lite', 'glove']
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 const f3 = (x: number) => x.toFixed(3);
 
-// The server embeds whole contents ("Task: … | Description: … | Repository: …"), so one setup
+// The review's content string ("Task: … | Description: … | Repository: …", embedContent=review), so one setup
 // wraps each description in fields drawn at random, independent of its group.
 const rand = mulberry32(11);
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
@@ -51,7 +51,7 @@ const contents = items.map((it) =>
     swarm_topology: null,
     success: rand() < 0.8,
     solution_summary: null,
-  }),
+  }, 'review'),
 );
 
 interface Setup {

@@ -27,12 +27,14 @@ const QUICK = {
   query: ['--sizes', '10000', '--runs', '5'],
   storage: ['--rows', '20000'],
   snapshot: ['--rows', '20000', '--runs', '1'],
-  recall: ['--model', 'use-lite'],
+  recall: ['--world', 'new-wording'],
+  'recall-model': ['--model', 'use-lite'],
   'recall-hybrid': ['--rows', '20000', '--time-rows', '20000'],
+  'query-under-ingest': ['--rows', '5000', '--runs', '10'],
   dashboard: ['--rows', '20000', '--loads', '3', '--runs', '3'],
 };
 /** Benchmarks that read the similar-task set (--eval): required by these, optional for the others. */
-const NEEDS_EVAL = new Set(['recall', 'recall-hybrid']);
+const NEEDS_EVAL = new Set(['recall', 'recall-model', 'recall-hybrid', 'recall-cv']);
 const TAKES_EVAL = new Set([...NEEDS_EVAL, 'embed', 'query', 'dashboard']);
 
 const list = (s) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);

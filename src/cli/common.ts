@@ -34,6 +34,7 @@ export function fail(message: string): never {
 export const MODEL_FLAGS: SettingFlag[] = [
   ['modelDir', 'DIR', 'sentence-transformers ONNX export to use (env ORB_MODEL_DIR)'],
   ['modelCacheDir', 'DIR', 'where pulled and built models are kept (default ~/.cache/orb-learn/models)'],
+  ['embedContent', 'task|review', "what a vector is of: 'task' = task type + description (default), 'review' = the review's content string with tier, pool and outcome; a change re-embeds"],
 ];
 
 /** Opens the database for a command that writes it; a file held by a server gets a clear line. */

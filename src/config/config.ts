@@ -1,5 +1,7 @@
 // Configuration: defaults < config file (JSON or YAML) < ORB_* environment < flags.
 // The zod schema below is the one list of settings; env names and flags derive from its keys.
+import { DEFAULT_LEXICAL_WEIGHT } from '../query/lexical-index.js';
+import { DEFAULT_EMBED_CONTENT, EMBED_CONTENTS } from '../embed/content.js';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -45,6 +47,8 @@ const Settings = z.strictObject({
   /** A sentence-transformers ONNX export (model.onnx or onnx/model.onnx, tokenizer.json). */
   modelDir: z.string().min(1).optional(),
   modelCacheDir: z.string().min(1).optional(),
+  /** What a vector is of: 'task' (task type and description, the default) or 'review' (the review's full content string). */
+  embedContent: z.enum(EMBED_CONTENTS).default(DEFAULT_EMBED_CONTENT),
   embedThreads: int(1).default(1),
   /** Texts per model call: 4–8 length-sorted texts measured fastest on 2 cores (docs/benchmarks.md). */
   embedBatchSize: int(1).default(8),
@@ -71,7 +75,7 @@ const Settings = z.strictObject({
   /** Statements of /v1/query/sql run at once; more wait (within queryTimeoutMs), so ingest keeps its threads. */
   querySqlConcurrency: int(1).max(16).default(1),
   /** Weight of lexical overlap (BM25) against cosine in similar/recommend; 0 ranks by cosine alone (docs/hybrid-ranking.md). */
-  queryLexicalWeight: z.coerce.number().min(0).max(1).default(0.1),
+  queryLexicalWeight: z.coerce.number().min(0).max(1).default(DEFAULT_LEXICAL_WEIGHT),
   /** How long after its agent span arrives a GenAI run is assembled into an execution (embedded, shown); calls later than that revise it. */
   genaiSettleMs: int(0).default(5000),
   /** An inference call with no agent span (none came, or it is not its parent) is dropped this long after it arrived. */

@@ -8,7 +8,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from '../telemetry/log.js';
 import { TableWriter } from '../store/table-writer.js';
 import type { TableWrite } from '../store/rows.js';
-import { CONTENT_COLUMNS, embeddingContent, type ContentFields } from './content.js';
+import { CONTENT_COLUMNS, DEFAULT_EMBED_CONTENT, embeddingContent, vectorModelId, type ContentFields, type EmbedContent } from './content.js';
 import type { EmbedClient } from './embed-client.js';
 import { Lru } from './lru.js';
 import { quantize, type QuantizedVector } from './quantize.js';
@@ -31,6 +31,8 @@ export interface IndexerOptions {
   /** Rows held in memory; beyond it they are dropped and re-read from the database later. */
   maxBacklog: number;
   cacheEntries: number;
+  /** What is embedded (default 'task'); the vectors' model id says which. */
+  content?: EmbedContent;
   /**
    * Ingest comes first: while `busy()` says so, a batch waits, at most this long. Under saturation
    * embedding still moves, one batch per wait; when ingest pauses it catches up.
@@ -90,6 +92,9 @@ export class EmbeddingIndexer {
   private wake: (() => void) | null = null;
   private loopDone: Promise<void> | null = null;
   embeddedTotal = 0;
+  /** The id the vectors are stored under: the model's, with the content recipe. */
+  readonly modelId: string;
+  readonly content: EmbedContent;
 
   constructor(
     private readonly conn: DuckDBConnection,
@@ -99,11 +104,9 @@ export class EmbeddingIndexer {
     private readonly hooks: IndexerHooks = {},
   ) {
     this.cache = new Lru(opts.cacheEntries);
+    this.content = opts.content ?? DEFAULT_EMBED_CONTENT;
+    this.modelId = vectorModelId(client.modelId, this.content);
     this.writer = new TableWriter(conn);
-  }
-
-  get modelId(): string {
-    return this.client.modelId;
   }
 
   get backlog(): number {
@@ -111,7 +114,7 @@ export class EmbeddingIndexer {
   }
 
   async start(): Promise<void> {
-    await registerModel(this.conn, this.client.modelId, this.client.dimension, this.client.files.manifest.source ?? this.client.files.dir);
+    await registerModel(this.conn, this.modelId, this.client.dimension, this.client.files.manifest.source ?? this.client.files.dir);
     this.loopDone = this.loop().catch((err: unknown) => this.log.error({ err }, 'embedding loop stopped'));
   }
 
@@ -141,10 +144,10 @@ export class EmbeddingIndexer {
   async coverage(): Promise<{ modelId: string; executions: number; embedded: number; missing: number }> {
     const r = await this.conn.runAndReadAll(
       `SELECT (SELECT count(*) FROM executions)::BIGINT, (SELECT count(*) FROM execution_embeddings v SEMI JOIN executions e ON e.task_id = v.task_id WHERE v.model_id = $1)::BIGINT`,
-      [this.client.modelId],
+      [this.modelId],
     );
     const [executions, embedded] = r.getRows()[0]!.map(Number) as [number, number];
-    return { modelId: this.client.modelId, executions, embedded, missing: executions - embedded };
+    return { modelId: this.modelId, executions, embedded, missing: executions - embedded };
   }
 
   /** Rows that lack a vector for the active model, oldest first. */
@@ -154,7 +157,7 @@ export class EmbeddingIndexer {
       `SELECT e.task_id::VARCHAR AS task_id, ${cols}, e.timestamp, e.quality_score, e.actual_cost FROM executions e
        ANTI JOIN (SELECT task_id FROM execution_embeddings WHERE model_id = $1) v ON v.task_id = e.task_id
        ORDER BY e.timestamp LIMIT $2`,
-      [this.client.modelId, this.opts.maxBacklog],
+      [this.modelId, this.opts.maxBacklog],
     );
     const rows = reader.getRowObjectsJS() as unknown as PendingExecution[];
     this.rescanNeeded = rows.length === this.opts.maxBacklog;
@@ -164,7 +167,7 @@ export class EmbeddingIndexer {
       this.queue.push(r);
     }
     this.hooks.onBacklog?.(this.queue.length);
-    if (rows.length > 0) this.log.info({ rows: rows.length, model: this.client.modelId }, 'embedding backlog read from the database');
+    if (rows.length > 0) this.log.info({ rows: rows.length, model: this.modelId }, 'embedding backlog read from the database');
   }
 
   private async loop(): Promise<void> {
@@ -207,7 +210,7 @@ export class EmbeddingIndexer {
 
   private async process(items: PendingExecution[]): Promise<void> {
     const started = performance.now();
-    const contents = items.map((r) => embeddingContent(r));
+    const contents = items.map((r) => embeddingContent(r, this.content));
     const hashes = contents.map(contentHash);
     const vectors = new Map<string, QuantizedVector>();
     const misses: { hash: string; content: string }[] = [];
@@ -236,7 +239,7 @@ export class EmbeddingIndexer {
     }
     await this.writer.write([
       embeddingWrite(
-        this.client.modelId,
+        this.modelId,
         items.map((r, i) => ({ task_id: r.task_id, content_hash: hashes[i]!, vector: vectors.get(hashes[i]!)! })),
       ),
     ]);

@@ -3,41 +3,40 @@
 // index's row numbers), so this index keeps no ids of its own: per term a postings list of
 // (doc, term frequency), per doc a length, and the two collection totals BM25 needs. Rows are
 // only added, never removed, like the vector index: archived rows stay until the next restart.
+import porter2 from 'wink-porter2-stemmer';
+import stopwords from 'stopword';
 
-// Function words only: task verbs ("fix", "add") carry meaning here.
-const STOPWORDS = new Set(
-  ('a an and any are as at be been but by can do does each for from has have how in into is it its ' +
-    'may more most no not of on once one only or our out over per so some such than that the their them ' +
-    'then there these they this those to too up us via was we were what when where which while who will ' +
-    'with within without would you your').split(' '),
-);
-
-const VOWEL = /[aeiouy]/;
-
-/**
- * A light suffix stemmer: plurals, -ed, -ing, and a final e, so that "update", "updates",
- * "updated" and "updating" meet ("updat"), as do "test", "tests" and "testing".
- */
-export function stem(word: string): string {
-  let w = word;
-  if (w.length <= 3 || /\d/.test(w)) return w;
-  if (w.endsWith('ies') && w.length > 4) w = `${w.slice(0, -3)}y`;
-  else if (w.endsWith('sses')) w = w.slice(0, -2);
-  else if (w.endsWith('s') && !/(ss|us|is)$/.test(w)) w = w.slice(0, -1);
-  for (const suffix of w.endsWith('eed') ? [] : ['ing', 'ed']) {
-    const base = w.slice(0, -suffix.length);
-    if (!w.endsWith(suffix) || base.length < 3 || !VOWEL.test(base)) continue;
-    // "running" → "run", "stopped" → "stop"; but "added" → "add", "falling" → "fall".
-    w = base.length > 3 && /([^aeiouslz])\1$/.test(base) ? base.slice(0, -1) : base;
-    break;
-  }
-  return w.length > 3 && w.endsWith('e') ? w.slice(0, -1) : w;
+/** How text becomes terms: which words are dropped, and how a word is reduced to its stem. */
+export interface Analyzer {
+  stopwords: ReadonlySet<string>;
+  stem(word: string): string;
 }
 
+// The `stopword` package's English list (function words: "the", "with", "should"); task verbs
+// ("fix", "add") are not in it and carry meaning here.
+const STOPWORDS: ReadonlySet<string> = new Set(stopwords.eng);
+
+/**
+ * Porter2, the English Snowball stemmer (`wink-porter2-stemmer`), for words without digits
+ * ("http2", "v1" stay as they are). Chosen over Porter (`stemmer`) by cross-validation
+ * (docs/hybrid-ranking.md).
+ */
+export function stem(word: string): string {
+  return /\d/.test(word) ? word : porter2(word);
+}
+
+export const DEFAULT_ANALYZER: Analyzer = { stopwords: STOPWORDS, stem };
+
+/**
+ * The weight w of BM25 in the hybrid score (1 − w)·cosine + w·BM25/norm (LexicalQuery.norm):
+ * chosen by 6-fold cross-validation over the groups of the dev set (docs/hybrid-ranking.md).
+ */
+export const DEFAULT_LEXICAL_WEIGHT = 0.5;
+
 /** Lowercase words split on anything but letters and digits, stopwords and 1-letter words out, stemmed. */
-export function tokenize(text: string): string[] {
+export function tokenize(text: string, analyzer: Analyzer = DEFAULT_ANALYZER): string[] {
   const out: string[] = [];
-  for (const w of text.toLowerCase().split(/[^\p{L}\p{N}]+/u)) if (w.length > 1 && !STOPWORDS.has(w)) out.push(stem(w));
+  for (const w of text.toLowerCase().split(/[^\p{L}\p{N}]+/u)) if (w.length > 1 && !analyzer.stopwords.has(w)) out.push(analyzer.stem(w));
   return out;
 }
 
@@ -95,8 +94,13 @@ export class LexicalQuery {
     private readonly scores: Float32Array,
     /** Every doc with a score above zero. */
     readonly matched: Uint32Array,
-    /** The best score of any doc; the blend divides by it. */
+    /** The best score of any doc. */
     readonly max: number,
+    /**
+     * What a doc made of exactly the query's terms would score: the hybrid blend divides by it, so
+     * a doc's lexical share does not depend on whether the index holds a verbatim repeat.
+     */
+    readonly norm: number,
   ) {}
 
   score(doc: number): number {
@@ -149,6 +153,7 @@ export class LexicalIndex {
   constructor(
     readonly k1 = 1.2,
     readonly b = 0.75,
+    readonly analyzer: Analyzer = DEFAULT_ANALYZER,
   ) {}
 
   get size(): number {
@@ -167,7 +172,7 @@ export class LexicalIndex {
       lengths.set(this.lengths);
       this.lengths = lengths;
     }
-    const tokens = tokenize(text);
+    const tokens = tokenize(text, this.analyzer);
     const tf = new Map<string, number>();
     for (const t of tokens) tf.set(t, (tf.get(t) ?? 0) + 1);
     for (const [t, n] of tf) {
@@ -190,10 +195,15 @@ export class LexicalIndex {
 
   /** BM25 of every doc for the text's distinct terms (a repeated query word counts once). */
   query(text: string): LexicalQuery {
+    return this.queryTerms([...new Set(tokenize(text, this.analyzer))].map((term) => ({ term, weight: 1 })));
+  }
+
+  /** BM25 with a weight per (analyzed, distinct) term: Σ weight·idf·tf·(k1 + 1)/(tf + k1·(1 − b + b·len/avglen)). */
+  queryTerms(terms: readonly { term: string; weight: number }[]): LexicalQuery {
     const scores = new Float32Array(this.maxDoc + 1);
-    const lists = [...new Set(tokenize(text))].flatMap((t) => {
-      const p = this.terms.get(t);
-      return p === undefined ? [] : [{ p: entries(p), idf: this.idf(t) }];
+    const lists = terms.flatMap(({ term, weight }) => {
+      const p = this.terms.get(term);
+      return p === undefined || !(weight > 0) ? [] : [{ p: entries(p), idf: weight * this.idf(term) }];
     });
     const matched = new Uint32Array(lists.reduce((s, l) => s + l.p.length, 0));
     let m = 0;
@@ -207,8 +217,12 @@ export class LexicalIndex {
         scores[doc] = scores[doc]! + (idf * tf * (this.k1 + 1)) / (tf + this.k1 * (1 - this.b + (this.b * this.lengths[doc]!) / avgdl));
       }
     }
-    // Read back as stored (float32), so the best doc normalizes to exactly 1.
     for (let i = 0; i < m; i++) max = Math.max(max, scores[matched[i]!]!);
-    return new LexicalQuery(scores, matched.subarray(0, m), max);
+    // The query as a doc: each distinct term once, its length the number of terms; terms the index
+    // lacks count too (a query word no past task has is a part of the query none matches).
+    let norm = 0;
+    const selfLength = terms.filter((t) => t.weight > 0).length;
+    for (const { term, weight } of terms) if (weight > 0) norm += (weight * this.idf(term) * (this.k1 + 1)) / (1 + this.k1 * (1 - this.b + (this.b * selfLength) / avgdl));
+    return new LexicalQuery(scores, matched.subarray(0, m), max, norm);
   }
 }

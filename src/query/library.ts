@@ -3,9 +3,12 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { InvalidInputError, RetryableError } from '../errors.js';
 import { firstIssue } from '../convert/issues.js';
+import { queryContent } from '../embed/content.js';
 import { Lru } from '../embed/lru.js';
+import { DEFAULT_LEXICAL_WEIGHT } from './lexical-index.js';
 import { executionsSource, feedbackSource } from '../store/archive-layout.js';
 import { sketchQuantile } from '../store/summaries.js';
+import { committedSummarySources } from '../store/summary-journal.js';
 import { QUERY_PARAMS, type QueryName, type QueryParams } from './params.js';
 import { Slots, type ReadPool } from './pool.js';
 import { readCapped } from './result.js';
@@ -34,8 +37,7 @@ export interface QueryOptions {
   now?: Date;
 }
 
-/** The weight of lexical overlap that measured best (docs/hybrid-ranking.md). */
-export const DEFAULT_LEXICAL_WEIGHT = 0.1;
+export { DEFAULT_LEXICAL_WEIGHT };
 
 export interface QueryLibraryOptions {
   /** Default lexical_weight of similar and recommend; 0 ranks by cosine alone. */
@@ -51,6 +53,9 @@ export const DEFAULT_MAX_RESULT_BYTES = 16 * 1024 * 1024;
 type Sql = { text: string; values: DuckDBValue[] };
 
 const DAY_MS = 86_400_000;
+
+/** Queries that read summaries as committed (journal included) or none: they never wait for the writer. */
+const READS_COMMITTED = new Set<string>(['similar', 'tiers', 'pools', 'cost-error', 'recommend']);
 
 /** Wilson score interval for a proportion, 95%. */
 export function wilson(successes: number, n: number, z = 1.96): [number, number] {
@@ -87,14 +92,23 @@ export interface TierEvidence {
 
 export class QueryLibrary {
   private readonly lexicalWeight: number;
+<<<<<<< HEAD
   private readonly maxResultBytes: number;
   private readonly sqlLane: Slots;
+=======
+  /** FROM sources of the additive summary tables as committed, the journal included. */
+  private summaries: Map<string, string> | null = null;
+>>>>>>> main
 
   constructor(
     private readonly pool: ReadPool,
     private readonly vectors: () => { index: VectorIndex; embedder: TextEmbedder } | null,
     private readonly archiveDir: string | null = null,
-    /** Brings the summary tables up to what is committed (read-your-writes), before each query. */
+    /**
+     * Brings the summary tables up to what is committed (read-your-writes). It waits for the
+     * writer's turn, so only the queries that read non-additive summaries (patterns), the
+     * dashboard's series and the caller's SQL call it; the others read the journal beside the tables (committedSummarySources).
+     */
     private readonly freshen: () => Promise<void> = async () => undefined,
     options: QueryLibraryOptions = {},
   ) {
@@ -112,7 +126,8 @@ export class QueryLibrary {
     const params = parsed.data as Record<string, unknown>;
     if ((name === 'similar' || name === 'recommend') && params.lexical_weight === undefined) params.lexical_weight = this.lexicalWeight;
     const now = opts.now ?? new Date();
-    await this.freshen();
+    if (!READS_COMMITTED.has(name)) await this.freshen();
+    else if (!this.summaries) this.summaries = await this.pool.use((conn) => committedSummarySources(conn));
     const result = await this.dispatch(name, params, now, opts.explain ?? false);
     return { query: name, params, ...result, took_ms: Math.round((performance.now() - started) * 100) / 100 };
   }
@@ -163,6 +178,13 @@ export class QueryLibrary {
     return { rows: r.rows, explain: r.explain, notes: [] as string[] };
   }
 
+  /** An additive summary table as committed, without waiting for the writer to merge its journal. */
+  private summary(table: string): string {
+    const source = this.summaries?.get(table);
+    if (!source) throw new Error(`${table} is not an additive summary table`);
+    return `${source} AS ${table}`;
+  }
+
   private sinceDate(now: Date, days: number): Date {
     return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - (days - 1) * DAY_MS);
   }
@@ -186,10 +208,10 @@ export class QueryLibrary {
           sum(successful_count) / sum(total_executions) AS success_rate,
           sum(sum_duration) / sum(total_executions) AS avg_duration, sum(sum_cost) / sum(total_executions) AS avg_cost,
           sum(sum_quality) / nullif(sum(quality_count), 0) AS avg_quality
-        FROM tier_performance_mv ${filter} GROUP BY model_tier`,
+        FROM ${this.summary('tier_performance_mv')} ${filter} GROUP BY model_tier`,
       values,
     };
-    const sketch: Sql = { text: `SELECT model_tier, bucket, sum(count)::BIGINT AS count FROM tier_duration_sketch ${filter} GROUP BY model_tier, bucket`, values };
+    const sketch: Sql = { text: `SELECT model_tier, bucket, sum(count)::BIGINT AS count FROM ${this.summary('tier_duration_sketch')} ${filter} GROUP BY model_tier, bucket`, values };
     const [a, b] = await Promise.all([this.read(sums, explain), this.read(sketch, false)]);
     const byTier = new Map<string, { bucket: number; count: number }[]>();
     for (const r of b.rows) {
@@ -229,7 +251,7 @@ export class QueryLibrary {
       text: `SELECT pool_type, hour, sum(total_tasks)::BIGINT AS total_tasks, sum(successful_tasks)::BIGINT AS successful_tasks,
           sum(successful_tasks) / sum(total_tasks) AS success_rate, sum(sum_duration) / sum(total_tasks) AS avg_duration,
           sum(sum_cost) / sum(total_tasks) AS avg_cost
-        FROM pool_performance_mv ${filter} GROUP BY pool_type, hour ORDER BY hour DESC, pool_type`,
+        FROM ${this.summary('pool_performance_mv')} ${filter} GROUP BY pool_type, hour ORDER BY hour DESC, pool_type`,
       values,
     };
   }
@@ -247,12 +269,12 @@ export class QueryLibrary {
           (sum(sum_cost_with_estimate) - sum(sum_cost_estimate)) / ${n} AS mean_error,
           sum(sum_abs_cost_error) / ${n} AS mean_abs_error,
           100 * sum(sum_abs_cost_error) / nullif(sum(sum_cost_estimate), 0) AS abs_error_pct
-        FROM tier_performance_mv ${filter} GROUP BY ${col} HAVING ${n} > 0 ORDER BY abs_error_pct DESC NULLS LAST`,
+        FROM ${this.summary('tier_performance_mv')} ${filter} GROUP BY ${col} HAVING ${n} > 0 ORDER BY abs_error_pct DESC NULLS LAST`,
         values,
       },
       explain,
     );
-    const skipped = (await this.read({ text: `SELECT coalesce(sum(total_executions) - sum(estimate_count), 0)::BIGINT AS n FROM tier_performance_mv ${filter}`, values }, false)).rows[0]?.n;
+    const skipped = (await this.read({ text: `SELECT coalesce(sum(total_executions) - sum(estimate_count), 0)::BIGINT AS n FROM ${this.summary('tier_performance_mv')} ${filter}`, values }, false)).rows[0]?.n;
     const k = Number(skipped ?? 0);
     if (k > 0) r.notes.push(`skipped ${k} execution${k === 1 ? '' : 's'} without a cost_estimate (runs learned from GenAI/OpenInference spans carry none unless execution.cost_estimate is set)`);
     return r;
@@ -267,11 +289,13 @@ export class QueryLibrary {
   /** Routers ask about the same task again (retries, fan-out): its vector is remembered, per model. */
   private readonly queryVectors = new Lru<string, Float32Array>(2048);
 
-  private async embedOne(embedder: TextEmbedder, text: string): Promise<Float32Array> {
-    const key = `${embedder.modelId}\u0000${text}`;
+  /** The query's vector, embedded as the index's vectors are (its description, and its task type when known). */
+  private async embedOne(embedder: TextEmbedder, index: VectorIndex, text: string, taskType?: string): Promise<Float32Array> {
+    const content = queryContent(text, taskType, index.content);
+    const key = `${embedder.modelId}\u0000${content}`;
     const hit = this.queryVectors.get(key);
     if (hit) return hit;
-    const v = (await embedder.embed([text])).vectors[0]!;
+    const v = (await embedder.embed([content])).vectors[0]!;
     this.queryVectors.set(key, v);
     return v;
   }
@@ -284,22 +308,30 @@ export class QueryLibrary {
     if (!index.lexical) return { note: `ranked by cosine (lexical_weight ${w} asked, but this index keeps no lexical index), ${exact}` };
     return {
       lexical: { text, weight: w },
-      note: `ranked by score = ${round4(1 - w)}·cosine + ${w}·BM25/max BM25 (BM25 over task descriptions); similarity is the cosine, and thresholds apply to it; ${exact}`,
+      note: `ranked by score = ${round4(1 - w)}·cosine + ${w}·BM25/BM25(text as a description) (BM25 over task descriptions); similarity is the cosine, and thresholds apply to it; ${exact}`,
     };
   }
 
   private async similar(p: QueryParams<'similar'>, now: Date, explain: boolean) {
     const { index, embedder } = this.vectorsOrFail();
     const { lexical, note } = this.ranking(index, p.text, p.lexical_weight);
-    const hits = index.search(await this.embedOne(embedder, p.text), {
-      limit: p.limit,
-      repo: p.repo,
-      sinceMs: now.getTime() - p.days * DAY_MS,
-      threshold: p.threshold,
-      lexical,
-    });
+    const query = await this.embedOne(embedder, index, p.text);
+    const filters = { repo: p.repo, sinceMs: now.getTime() - p.days * DAY_MS };
+    const hits = index.search(query, { ...filters, limit: p.limit, threshold: p.threshold, lexical });
     const rows = await this.fetchExecutions(hits, explain, p.include_archive ? executionsSource(this.archiveDir) : 'executions');
-    return { rows: rows.rows, explain: rows.explain, notes: [note] };
+    const notes = [note];
+    let answer: Record<string, unknown> | undefined;
+    if (rows.rows.length === 0) {
+      // Say why the answer is empty: nothing under the filters, or nothing as similar as the threshold.
+      const best = index.search(query, { ...filters, limit: 1 })[0];
+      answer = { matched: 0, threshold: p.threshold, best_similarity: best ? round4(best.similarity) : null, best_task_id: best?.task_id ?? null };
+      notes.push(
+        best
+          ? `no execution reaches similarity ${p.threshold}; the most similar found has ${round4(best.similarity)} (task ${best.task_id}): lower --threshold to see it`
+          : `no execution with a vector matches the filters (repo ${p.repo ?? 'any'}, last ${p.days} days)`,
+      );
+    }
+    return { rows: rows.rows, explain: rows.explain, notes, answer };
   }
 
   private async fetchExecutions(hits: VectorHit[], explain: boolean, source = 'executions') {
@@ -330,7 +362,7 @@ export class QueryLibrary {
   private async recommend(p: QueryParams<'recommend'>, now: Date) {
     const { index, embedder } = this.vectorsOrFail();
     const { lexical, note } = this.ranking(index, p.text, p.lexical_weight);
-    const hits = index.search(await this.embedOne(embedder, p.text), { limit: p.k, repo: p.repo, threshold: p.min_similarity, lexical });
+    const hits = index.search(await this.embedOne(embedder, index, p.text, p.task_type), { limit: p.k, repo: p.repo, threshold: p.min_similarity, lexical });
     const taskType = p.task_type ?? majority(hits.map((h) => h.task_type));
     const notes: string[] = [`similar executions ${note}`];
     let basis = 'similar_executions';
@@ -369,7 +401,7 @@ export class QueryLibrary {
     const r = await this.read(
       {
         text: `SELECT model_tier, sum(total_executions)::BIGINT AS n, sum(successful_count)::BIGINT AS s, sum(sum_quality) AS q, sum(quality_count)::BIGINT AS qn, sum(sum_cost) AS c
-          FROM tier_performance_mv ${filter} GROUP BY model_tier`,
+          FROM ${this.summary('tier_performance_mv')} ${filter} GROUP BY model_tier`,
         values,
       },
       false,

@@ -1,6 +1,7 @@
 // The query library over a database file, for code and the CLI when no server holds the file
 // (DuckDB lets one process open it). Vectors for similar/recommend load with the model.
 import { dirname, join } from 'node:path';
+import { DEFAULT_EMBED_CONTENT, vectorModelId, type EmbedContent } from '../embed/content.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { OnnxEmbedder } from '../embed/embedder.js';
 import { resolveModel, modelOptions } from '../embed/model.js';
@@ -18,6 +19,8 @@ export interface OpenQueriesOptions {
   modelDir?: string;
   modelCacheDir?: string;
   lexicalWeight?: number;
+  /** What the stored vectors are of (default 'task'). */
+  embedContent?: EmbedContent;
   timeoutMs?: number;
   connections?: number;
 }
@@ -41,8 +44,15 @@ export async function openQueries(o: OpenQueriesOptions): Promise<OpenQueries> {
   try {
     if (o.vectors ?? true) {
       const embedder = await OnnxEmbedder.load(await resolveModel(modelOptions(o)), { threads: 2 });
-      vectors = { index: new VectorIndex(embedder.modelId, embedder.dimension), embedder };
-      await pool.use((conn) => vectors!.index.load(conn));
+      const content = o.embedContent ?? DEFAULT_EMBED_CONTENT;
+      vectors = { index: new VectorIndex(vectorModelId(embedder.modelId, content), embedder.dimension, { content }), embedder };
+      // A start-up load, not a query: no query time limit (an interrupted load would be partial).
+      const conn = await store.connect();
+      try {
+        await vectors.index.load(conn);
+      } finally {
+        conn.closeSync();
+      }
     }
   } catch (err) {
     await close();

@@ -7,9 +7,11 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const text = z.string().trim().min(1, 'must not be empty');
 const optionalText = z.string().trim().min(1).optional();
-/** Ranking: score = (1 − w)·cosine + w·BM25/max BM25; 0 is cosine alone. Default: the library's. */
+/** Ranking: score = (1 − w)·cosine + w·BM25/BM25(the text against itself); 0 is cosine alone. Default: the library's. */
 const lexicalWeight = num(0, 1).optional();
 const flag = boolish.default(false);
+/** similar's default threshold, chosen by cross-validation on the dev set (docs/hybrid-ranking.md). */
+export const SIMILAR_THRESHOLD = 0.44;
 
 /** The dashboard's windows are 7, 30 and 90 days; any whole number up to a year is accepted. */
 const lastDays = (d: number) => int(1, 366).default(d);
@@ -36,7 +38,8 @@ export const QUERY_PARAMS = {
     repo: optionalText,
     days: int(1, 36500).default(90),
     limit: int(1, 1000).default(10),
-    threshold: num(-1, 1).default(0.7),
+    /** On the cosine; the default keeps 98% of the paraphrases that no threshold finds on the dev set (docs/hybrid-ranking.md). */
+    threshold: num(-1, 1).default(SIMILAR_THRESHOLD),
     /** Also return archived executions the index still holds. */
     include_archive: flag,
     lexical_weight: lexicalWeight,

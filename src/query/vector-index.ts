@@ -6,6 +6,7 @@
 // With the lexical option it also keeps BM25 postings of each task description, for hybrid ranking.
 import { JSDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
 import usearch from 'usearch';
+import { DEFAULT_EMBED_CONTENT, type EmbedContent } from '../embed/content.js';
 import { LexicalIndex } from './lexical-index.js';
 
 const { exactSearch, MetricKind } = usearch;
@@ -122,6 +123,8 @@ export interface SearchOptions {
 }
 
 export interface VectorIndexOptions {
+  /** What the vectors are of, so that queries are embedded the same way (default 'task'). */
+  content?: EmbedContent;
   /** Keep BM25 postings of each task description, for hybrid ranking (default on: 35–140 B a row). */
   lexical?: boolean;
 }
@@ -139,6 +142,7 @@ export class VectorIndex {
   private readonly partOf: Partition[] = [];
   private rowOf = new Uint32Array(1024);
   readonly lexical: LexicalIndex | null;
+  readonly content: EmbedContent;
 
   constructor(
     readonly modelId: string,
@@ -146,6 +150,7 @@ export class VectorIndex {
     opts: VectorIndexOptions = {},
   ) {
     this.lexical = (opts.lexical ?? true) ? new LexicalIndex() : null;
+    this.content = opts.content ?? DEFAULT_EMBED_CONTENT;
   }
 
   get size(): number {
@@ -215,9 +220,9 @@ export class VectorIndex {
   }
 
   /**
-   * score = (1 − w)·cosine + w·BM25/max BM25 (the max over the index, for this text), exact under
+   * score = (1 − w)·cosine + w·BM25/norm (norm: the text's BM25 against itself as a doc), exact under
    * the same filters and cosine threshold. The top c rows by cosine are scored. Any other row has
-   * cosine ≤ the c-th, so it can beat the limit-th score S only if w·BM25/max > S − (1 − w)·(c-th
+   * cosine ≤ the c-th, so it can beat the limit-th score S only if w·BM25/norm > S − (1 − w)·(c-th
    * cosine). Those rows are scored in chunks, best BM25 first, by the same SIMD kernel; each chunk
    * can raise S and so the cutoff. Once an eighth of the rows has been scored so (gathering a row
    * costs about ten times its share of a scan), c grows and the scan repeats instead.
@@ -225,7 +230,7 @@ export class VectorIndex {
   private hybrid(q: Int8Array, text: string, w: number, opts: SearchOptions): VectorHit[] {
     if (!this.lexical) throw new Error('this vector index keeps no lexical index: hybrid ranking is off');
     const lq = this.lexical.query(text);
-    const blend = (sim: number, doc: number) => (1 - w) * sim + (lq.max > 0 ? (w * lq.score(doc)) / lq.max : 0);
+    const blend = (sim: number, doc: number) => (1 - w) * sim + (lq.norm > 0 ? (w * lq.score(doc)) / lq.norm : 0);
     const byScore = (a: Scored, b: Scored) => b.score - a.score || b.sim - a.sim;
     const hits = (best: Scored[]) => best.map((x) => ({ ...x.p.hit(x.i, x.sim), score: x.score }));
     const rows = opts.repo ? (this.partitions.get(opts.repo)?.n ?? 0) : this.partOf.length;
@@ -235,7 +240,7 @@ export class VectorIndex {
       // Fewer than c: every row that passes the filters and the threshold is scored already.
       if (byCosine.length < c) return hits(best);
       const floor = (1 - w) * byCosine[c - 1]!.sim;
-      const needed = () => ((best[opts.limit - 1]!.score - floor) / w) * lq.max;
+      const needed = () => ((best[opts.limit - 1]!.score - floor) / w) * lq.norm;
       let cutoff = needed();
       const seen = new Set(byCosine.map((x) => x.p.docs[x.i]!));
       const rest: number[] = [];

@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js';
 import type { Store } from '../store/db.js';
 import type { Logger } from '../telemetry/log.js';
 import type { IngestMetrics } from '../telemetry/metrics.js';
+import { vectorModelId } from '../embed/content.js';
 import { EmbedClient } from '../embed/embed-client.js';
 import { EmbeddingIndexer } from '../embed/indexer.js';
 import { modelOptions, resolveModel, type ModelFiles } from '../embed/model.js';
@@ -62,10 +63,10 @@ export async function startEmbedding(
   const client = await EmbedClient.start(files, { threads: config.embedThreads }, config.embedNice);
   log.info({ model: client.modelId, dimension: client.dimension, origin: files.origin, dir: files.dir }, 'embedding model loaded');
   const conn = await store.connect();
-  const index = new VectorIndex(client.modelId, client.dimension);
+  const index = new VectorIndex(vectorModelId(client.modelId, config.embedContent), client.dimension, { content: config.embedContent });
   const loaded = await index.load(conn);
-  log.info({ vectors: loaded, model: client.modelId }, 'vector index loaded');
-  const indexer = new EmbeddingIndexer(conn, client, { batchSize: config.embedBatchSize, maxBacklog: config.embedMaxBacklog, cacheEntries: 20_000, maxYieldMs: config.embedMaxYieldMs }, log, {
+  log.info({ vectors: loaded, model: index.modelId, content: config.embedContent }, 'vector index loaded');
+  const indexer = new EmbeddingIndexer(conn, client, { batchSize: config.embedBatchSize, maxBacklog: config.embedMaxBacklog, cacheEntries: 20_000, maxYieldMs: config.embedMaxYieldMs, content: config.embedContent }, log, {
     onBatch(s) {
       metrics.embeddings.inc({ source: 'model' }, s.embedded);
       metrics.embeddings.inc({ source: 'cache' }, s.cacheHits);

@@ -119,3 +119,34 @@ export class SummaryJournal {
     }
   }
 }
+
+/** The summary tables whose columns all add up (keys and sums): a reader can sum over their rows and the journal's. */
+export const ADDITIVE_SUMMARIES = SUMMARY_TABLES.filter((t) => t.columns.every((c) => c.combine === 'key' || c.combine === 'sum')).map((t) => t.table);
+
+/**
+ * For each additive summary table, a FROM source of the table as committed: its rows UNION ALL the
+ * deltas still in the journal, read in one statement and so from one snapshot (a merge moves
+ * deltas from the journal into the table in one transaction: nothing is seen twice or missed).
+ * Readers sum over it, so they never wait for the writer to merge. Column types are read from the
+ * database, so the schema stays their one definition.
+ */
+export async function committedSummarySources(conn: DuckDBConnection): Promise<Map<string, string>> {
+  const types = new Map<string, string>();
+  const rows = (await conn.runAndReadAll(`SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main'`)).getRows();
+  for (const [table, column, type] of rows) types.set(`${String(table)}.${String(column)}`, String(type));
+  const sources = new Map<string, string>();
+  for (const t of SUMMARY_TABLES.filter((x) => ADDITIVE_SUMMARIES.includes(x.table))) {
+    const cells = t.columns.map((c, i) => {
+      const type = types.get(`${t.table}.${c.name}`);
+      if (!type) throw new Error(`summary column ${t.table}.${c.name} is not in the database`);
+      const cell = c.time ? `CAST(r->>${i} AS TIMESTAMP)` : `r->>${i}`;
+      return `CAST(${cell} AS ${type}) AS ${sqlIdent(c.name)}`;
+    });
+    const names = t.columns.map((c) => sqlIdent(c.name)).join(', ');
+    sources.set(
+      t.table,
+      `(SELECT ${names} FROM ${t.table} UNION ALL SELECT ${cells.join(', ')} FROM (SELECT unnest(CAST(deltas->${sqlString(`$.${t.table}`)} AS JSON[])) AS r FROM summary_journal))`,
+    );
+  }
+  return sources;
+}

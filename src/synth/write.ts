@@ -3,7 +3,7 @@
 // embedding content is embedded once and each execution gets its vector on a second connection.
 // The next chunk is generated while the previous one commits.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { embeddingContent } from '../embed/content.js';
+import { DEFAULT_EMBED_CONTENT, embeddingContent, vectorModelId, type EmbedContent } from '../embed/content.js';
 import { contentHash, embeddingWrite, registerModel, type EmbeddedRow } from '../embed/indexer.js';
 import { quantize, type QuantizedVector } from '../embed/quantize.js';
 import type { ExecutionRow } from '../convert/record.js';
@@ -24,6 +24,8 @@ export interface SynthVectors {
   source: string;
   /** Texts per model call (default 64). */
   batchSize?: number;
+  /** What is embedded (default 'task'). */
+  content?: EmbedContent;
 }
 
 export interface SynthProgress {
@@ -50,12 +52,16 @@ class VectorWriter {
   private readonly byHash = new Map<string, QuantizedVector>();
   private readonly writer: TableWriter;
   vectorsWritten = 0;
+  private readonly content: EmbedContent;
+  private readonly modelId: string;
 
   constructor(
     private readonly conn: DuckDBConnection,
     private readonly v: SynthVectors,
   ) {
     this.writer = new TableWriter(conn);
+    this.content = v.content ?? DEFAULT_EMBED_CONTENT;
+    this.modelId = vectorModelId(v.embedder.modelId, this.content);
   }
 
   get contents(): number {
@@ -63,7 +69,7 @@ class VectorWriter {
   }
 
   async start(): Promise<void> {
-    await registerModel(this.conn, this.v.embedder.modelId, this.v.embedder.dimension, this.v.source);
+    await registerModel(this.conn, this.modelId, this.v.embedder.dimension, this.v.source);
   }
 
   /** Embeds the contents not seen before (length-sorted batches), then writes one vector per row. */
@@ -71,7 +77,7 @@ class VectorWriter {
     const hashes = new Array<string>(rows.length);
     const fresh = new Map<string, string>();
     for (let i = 0; i < rows.length; i++) {
-      const content = embeddingContent(rows[i]!);
+      const content = embeddingContent(rows[i]!, this.content);
       const h = contentHash(content);
       hashes[i] = h;
       if (!this.byHash.has(h)) fresh.set(h, content);
@@ -84,7 +90,7 @@ class VectorWriter {
       part.forEach(([h], k) => this.byHash.set(h, quantize(vectors[k]!)));
     }
     const embedded: EmbeddedRow[] = rows.map((r, i) => ({ task_id: r.task_id, content_hash: hashes[i]!, vector: this.byHash.get(hashes[i]!)! }));
-    await this.writer.write([embeddingWrite(this.v.embedder.modelId, embedded)]);
+    await this.writer.write([embeddingWrite(this.modelId, embedded)]);
     this.vectorsWritten += rows.length;
   }
 }

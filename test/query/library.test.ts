@@ -88,18 +88,19 @@ describe('query library on a hand-made fixture', () => {
     assert.ok(Math.abs(Number(small.abs_error_pct) - (100 * 0.06) / 0.18) < 1e-9);
   });
 
-  // The tiny model averages word vectors, so the content's boilerplate ("Task: … | Repository: …")
-  // keeps similarities low; the thresholds below sit between the groups it separates.
+  // The tiny model averages word vectors; vectors are of "<task type>: <description>", the query of
+  // its text alone. "docs readme" has cosine 0.77 to the docs rows, 0.32 to refactor and 0.06 to
+  // migration: the threshold 0.5 below sits between them.
   it('similar: exact cosine with repo, window and threshold filters', async () => {
-    const r = await q('similar', { text: 'docs readme', limit: 5, threshold: 0.32 });
+    const r = await q('similar', { text: 'docs readme', limit: 5, threshold: 0.5 });
     assert.equal(r.rows.length, 5);
     for (const x of r.rows) assert.equal(x.task_type, 'docs');
     const sims = r.rows.map((x) => Number(x.similarity));
     assert.deepEqual(sims, [...sims].sort((a, b) => b - a), 'best first');
-    assert.equal((await q('similar', { text: 'docs readme', repo: 'r2', threshold: 0.32 })).rows.length, 0);
-    const all = await q('similar', { text: 'docs readme', limit: 100, threshold: 0.32 });
+    assert.equal((await q('similar', { text: 'docs readme', repo: 'r2', threshold: 0.5 })).rows.length, 0);
+    const all = await q('similar', { text: 'docs readme', limit: 100, threshold: 0.5 });
     assert.equal(all.rows.length, 12, 'the 400-day-old one is outside the 90-day window');
-    assert.equal((await q('similar', { text: 'docs readme', limit: 100, threshold: 0.32, days: 500 })).rows.length, 13);
+    assert.equal((await q('similar', { text: 'docs readme', limit: 100, threshold: 0.5, days: 500 })).rows.length, 13);
     const everything = await q('similar', { text: 'docs readme', limit: 100, threshold: -1 });
     assert.equal(everything.rows.length, 26, 'no threshold: every execution in the window');
     const columns = ['duration_seconds', 'model_tier', 'pool_type', 'quality_score', 'repo', 'similarity', 'success', 'task_id', 'task_type', 'timestamp'];
@@ -109,21 +110,23 @@ describe('query library on a hand-made fixture', () => {
   });
 
   // Tokens: "database readme" → databas, readm. "database" is in 2 of the 27 descriptions,
-  // "readme" in 13; both kinds of row are 2 words long, so BM25 differs by idf alone.
+  // "readme" in 13. BM25 is divided by what the query scores as a description of its own (both
+  // words, 2 long); the docs and migration rows are 2 words long too, so the length factors
+  // cancel and a row's share is its word's idf over the sum of both idfs.
   const idf = (df: number) => Math.log(1 + (27 - df + 0.5) / (df + 0.5));
-  const lexicalShare = (taskType: unknown) => (taskType === 'migration' ? 1 : taskType === 'docs' ? idf(13) / idf(2) : 0);
+  const lexicalShare = (taskType: unknown) => (taskType === 'migration' ? idf(2) : taskType === 'docs' ? idf(13) : 0) / (idf(2) + idf(13));
 
-  it('similar: hybrid by default, score = 0.9·cosine + 0.1·BM25/max; similarity stays the cosine', async () => {
+  it('similar: hybrid by default, score = 0.5·cosine + 0.5·BM25/BM25(text as a description); similarity stays the cosine', async () => {
     const cosine = await q('similar', { text: 'database readme', limit: 100, threshold: -1, lexical_weight: 0 });
     const hybrid = await q('similar', { text: 'database readme', limit: 100, threshold: -1 });
-    assert.equal(hybrid.params.lexical_weight, 0.1, 'the default weight is echoed');
-    assert.match(hybrid.notes[0]!, /^ranked by score = 0\.9·cosine \+ 0\.1·BM25\/max BM25 \(BM25 over task descriptions\); similarity is the cosine/);
+    assert.equal(hybrid.params.lexical_weight, 0.5, 'the default weight is echoed');
+    assert.match(hybrid.notes[0]!, /^ranked by score = 0\.5·cosine \+ 0\.5·BM25\/BM25\(text as a description\) \(BM25 over task descriptions\); similarity is the cosine/);
     assert.match(cosine.notes[0]!, /^ranked by cosine, exact over 27 int8 vectors/);
     assert.equal(hybrid.rows.length, 26);
     const cosineOf = new Map(cosine.rows.map((r) => [r.task_id, r.similarity]));
     for (const r of hybrid.rows) {
       assert.equal(r.similarity, cosineOf.get(r.task_id), 'the same cosine whatever the ranking');
-      const want = 0.9 * Number(r.similarity) + 0.1 * lexicalShare(r.task_type);
+      const want = 0.5 * Number(r.similarity) + 0.5 * lexicalShare(r.task_type);
       assert.ok(Math.abs(Number(r.score) - want) < 3e-4, `${r.task_type}: score ${r.score}, by hand ${want}`);
     }
     const scores = hybrid.rows.map((r) => Number(r.score));
@@ -131,6 +134,22 @@ describe('query library on a hand-made fixture', () => {
     // Weight 1 is BM25 alone (the cosine breaks ties): the rare word wins, then the common one.
     const lexical = await q('similar', { text: 'database readme', limit: 100, threshold: -1, lexical_weight: 1 });
     assert.deepEqual(lexical.rows.map((r) => r.task_type), [...Array(2).fill('migration'), ...Array(12).fill('docs'), ...Array(12).fill('refactor')]);
+  });
+
+  it('similar: an empty answer says why, with the best similarity found', async () => {
+    const none = await q('similar', { text: 'database readme', threshold: 0.9 });
+    assert.deepEqual(none.rows, []);
+    // database readme: cosine 0.06 to migration database, the best in the 90-day window.
+    assert.equal(none.answer!.matched, 0);
+    assert.equal(none.answer!.threshold, 0.9);
+    const best = (await q('similar', { text: 'database readme', threshold: -1, limit: 100, lexical_weight: 0 })).rows.reduce((a, b) => (Number(b.similarity) > Number(a.similarity) ? b : a));
+    assert.equal(none.answer!.best_similarity, best.similarity);
+    assert.match(none.notes[1]!, new RegExp(`^no execution reaches similarity 0\\.9; the most similar found has ${String(best.similarity).replace('.', '\\.')} \\(task [0-9a-f-]{36}\\): lower --threshold to see it$`));
+    const elsewhere = await q('similar', { text: 'database readme', repo: 'nowhere' });
+    assert.deepEqual([elsewhere.answer!.best_similarity, elsewhere.notes[1]], [null, 'no execution with a vector matches the filters (repo nowhere, last 90 days)']);
+    const found = await q('similar', { text: 'docs readme' });
+    assert.equal(found.answer, undefined, 'no such answer when rows are found');
+    assert.equal(found.params.threshold, 0.44, 'the default threshold, chosen on the dev set');
   });
 
   it('similar: hybrid keeps the threshold on the cosine and the filters exact', async () => {
@@ -150,9 +169,9 @@ describe('query library on a hand-made fixture', () => {
   });
 
   it('recommend: hybrid by default, cosine on request, same evidence here', async () => {
-    const hybrid = await q('recommend', { text: 'docs readme', quality_target: 85, min_similarity: 0.32 });
-    const cosine = await q('recommend', { text: 'docs readme', quality_target: 85, min_similarity: 0.32, lexical_weight: 0 });
-    assert.match(hybrid.notes[0]!, /^similar executions ranked by score = 0\.9·cosine/);
+    const hybrid = await q('recommend', { text: 'docs readme', quality_target: 85, min_similarity: 0.5 });
+    const cosine = await q('recommend', { text: 'docs readme', quality_target: 85, min_similarity: 0.5, lexical_weight: 0 });
+    assert.match(hybrid.notes[0]!, /^similar executions ranked by score = 0\.5·cosine/);
     assert.match(cosine.notes[0]!, /^similar executions ranked by cosine/);
     assert.deepEqual(hybrid.answer, cosine.answer);
     assert.deepEqual(hybrid.rows, cosine.rows);
@@ -208,7 +227,7 @@ describe('query library on a hand-made fixture', () => {
   });
 
   it('recommend: the cheaper tier when it is as good; the better tier when it is not', async () => {
-    const docs = await q('recommend', { text: 'docs readme', quality_target: 85, min_similarity: 0.32 });
+    const docs = await q('recommend', { text: 'docs readme', quality_target: 85, min_similarity: 0.5 });
     assert.equal(docs.answer!.recommended_tier, 'small');
     assert.equal(docs.answer!.basis, 'similar_executions');
     const refactor = await q('recommend', { text: 'refactor auth middleware', quality_target: 85, min_similarity: 0.29 });
@@ -245,7 +264,7 @@ describe('query library on a hand-made fixture', () => {
   });
 
   it('the HTTP API gives what the library gives', async () => {
-    for (const [name, qs] of [['tiers', 'task_type=docs&repo=r1'], ['patterns', 'min_usage=10'], ['similar', 'text=docs%20readme&limit=3'], ['similar', 'text=database%20readme&threshold=-1&lexical_weight=0.5'], ['recommend', 'text=docs%20readme&quality_target=85&min_similarity=0.32']] as const) {
+    for (const [name, qs] of [['tiers', 'task_type=docs&repo=r1'], ['patterns', 'min_usage=10'], ['similar', 'text=docs%20readme&limit=3'], ['similar', 'text=database%20readme&threshold=-1&lexical_weight=0.5'], ['recommend', 'text=docs%20readme&quality_target=85&min_similarity=0.5']] as const) {
       const res = await fetch(`${t.httpUrl}/v1/query/${name}?${qs}`);
       assert.equal(res.status, 200, name);
       const body = (await res.json()) as { rows: unknown[]; answer?: unknown };
@@ -302,7 +321,7 @@ describe('orb-learn query on the command line', () => {
     const simRows = JSON.parse(sim.stdout) as { rows: { score?: number }[]; notes: string[] };
     assert.equal(simRows.rows.length, 8);
     // Hybrid from the file too: the index load fed the lexical index.
-    assert.match(simRows.notes[0]!, /^ranked by score = 0\.9·cosine/);
+    assert.match(simRows.notes[0]!, /^ranked by score = 0\.5·cosine/);
     assert.ok(simRows.rows.every((r) => r.score !== undefined));
     const cosine = await runCli(['query', 'similar', 'docs readme', '--threshold', '-1', '--lexical-weight', '0', '--json', '--http', httpAddr, '--db', db, '--model-dir', modelDir]);
     assert.equal(cosine.code, 0, cosine.stderr);

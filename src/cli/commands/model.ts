@@ -1,4 +1,5 @@
 // orb-learn model pull | info: fetch a pinned model into the cache, or show the active one.
+import { vectorModelId } from '../../embed/content.js';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { OnnxEmbedder } from '../../embed/embedder.js';
@@ -65,6 +66,8 @@ export function registerModel(program: Command): void {
       const info = {
         id: embedder.modelId,
         dimension: embedder.dimension,
+        content: config.embedContent,
+        vectors: vectorModelId(embedder.modelId, config.embedContent),
         origin: files.origin,
         dir: files.dir,
         onnx: files.onnxPath,

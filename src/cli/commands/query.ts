@@ -16,7 +16,7 @@ const HELP: Record<string, string> = {
   limit: 'most rows returned',
   threshold: 'least cosine similarity of a hit',
   include_archive: 'also the Parquet archive',
-  lexical_weight: 'weight of BM25 against cosine, 0-1 (default: the server setting, 0.1)',
+  lexical_weight: 'weight of BM25 against cosine, 0-1 (default: the server setting, 0.5)',
   min_usage: 'least executions behind a pattern',
   by: 'tier or task_type',
   quality_target: 'mean quality a tier must reach, 0-100',
@@ -74,7 +74,7 @@ async function viaServer(base: string, name: QueryName, params: Record<string, u
 }
 
 async function direct(config: ReturnType<typeof settings>, name: QueryName, params: Record<string, unknown>, explain: boolean): Promise<QueryResult> {
-  const q = await openQueries({ ...config, vectors: name === 'similar' || name === 'recommend', lexicalWeight: config.queryLexicalWeight, timeoutMs: config.queryTimeoutMs }).catch((err: Error) =>
+  const q = await openQueries({ ...config, vectors: name === 'similar' || name === 'recommend', lexicalWeight: config.queryLexicalWeight, embedContent: config.embedContent, timeoutMs: config.queryTimeoutMs }).catch((err: Error) =>
     fail(/lock/i.test(err.message) ? `${config.db} is held by another process (a running server?): run the query without --db to ask the server on --http. ${err.message.split('\n')[0]}` : err.message),
   );
   try {

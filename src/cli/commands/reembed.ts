@@ -57,7 +57,7 @@ export function registerReembed(program: Command): void {
     const files = await resolveModel(modelOptions(config)).catch((e: Error) => fail(e.message));
     const client = await EmbedClient.start(files, { threads: config.embedThreads }, 0);
     const conn = await store.connect();
-    const indexer = new EmbeddingIndexer(conn, client, { batchSize: config.embedBatchSize, maxBacklog: config.embedMaxBacklog, cacheEntries: 20_000 }, log);
+    const indexer = new EmbeddingIndexer(conn, client, { batchSize: config.embedBatchSize, maxBacklog: config.embedMaxBacklog, cacheEntries: 20_000, content: config.embedContent }, log);
     await indexer.start();
     const c = await follow(() => indexer.coverage(), (x) => x.missing <= 0);
     await indexer.stop();

@@ -1,5 +1,6 @@
 // orb-learn synth: write realistic synthetic executions (and their vectors) straight into a
 // database file, for benchmarks and demos. The server must not be running on that file.
+import { vectorModelId } from '../../embed/content.js';
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
@@ -29,7 +30,7 @@ async function loadEmbedder(config: Config): Promise<{ vectors: SynthVectors; cl
   try {
     const files = await resolveModel(modelOptions(config));
     const embedder = await OnnxEmbedder.load(files, { threads: 2 });
-    return { vectors: { embedder, source: files.manifest.source ?? files.dir, batchSize: 64 }, close: () => embedder.close() };
+    return { vectors: { embedder, source: files.manifest.source ?? files.dir, batchSize: 64, content: config.embedContent }, close: () => embedder.close() };
   } catch (err) {
     fail(`no embedding model could be loaded (${(err as Error).message.split('\n')[0]}); ${hint}`);
   }
@@ -104,7 +105,7 @@ export function registerSynth(program: Command): void {
     const seconds = (performance.now() - started) / 1000;
     const mib = fileSize(config.db) / 2 ** 20;
     const dupes = result.duplicates > 0 ? ` (${result.duplicates} already present)` : '';
-    const vectors = model ? `${result.contents} distinct contents embedded with ${model.vectors.embedder.modelId}` : 'no vectors';
+    const vectors = model ? `${result.contents} distinct contents embedded with ${vectorModelId(model.vectors.embedder.modelId, config.embedContent)}` : 'no vectors';
     process.stdout.write(
       `synth: ${result.inserted} rows written to ${config.db}${dupes}, ${vectors}, ${seconds.toFixed(1)} s, DB ${mib.toFixed(1)} MiB\n`,
     );
