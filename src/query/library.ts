@@ -92,13 +92,10 @@ export interface TierEvidence {
 
 export class QueryLibrary {
   private readonly lexicalWeight: number;
-<<<<<<< HEAD
   private readonly maxResultBytes: number;
   private readonly sqlLane: Slots;
-=======
   /** FROM sources of the additive summary tables as committed, the journal included. */
   private summaries: Map<string, string> | null = null;
->>>>>>> main
 
   constructor(
     private readonly pool: ReadPool,

@@ -101,14 +101,10 @@ export class ReadPool {
       again = setInterval(() => conn.interrupt(), 50);
     }, Math.max(0, deadline - performance.now()));
     try {
-<<<<<<< HEAD
-      return await fn(conn, deadline);
-=======
-      const result = await fn(conn);
+      const result = await fn(conn, deadline);
       // An interrupted stream ends as if it were complete: what was read may be partial.
       if (timedOut) throw new DeadlineError(`query interrupted after ${this.timeoutMs} ms`);
       return result;
->>>>>>> main
     } catch (err) {
       if (timedOut && !(err instanceof DeadlineError)) throw new DeadlineError(`query interrupted after ${this.timeoutMs} ms`);
       throw err;

@@ -32,15 +32,10 @@ export const SERVE_FLAGS: SettingFlag[] = [
   ['archiveOlderThan', 'AGE', "archive executions older than this, on a schedule (default 90d; 'off' disables)"],
   ['archiveInterval', 'EVERY', 'how often the archive schedule runs (default 1d)'],
   ['queryConnections', 'N', 'read connections for queries (default 4)'],
-<<<<<<< HEAD
   ['queryTimeoutMs', 'MS', 'a query request taking longer (waiting, running, converting) is cut off with 504 (default 10000)'],
   ['queryMaxResultBytes', 'BYTES', 'largest /v1/query/sql result in bytes of JSON; past it, 400 (default 16777216)'],
   ['querySqlConcurrency', 'N', '/v1/query/sql statements run at once; more wait within the time limit (default 1)'],
-  ['queryLexicalWeight', 'W', 'weight of lexical overlap (BM25) against cosine in similar/recommend, 0-1; 0 = cosine only (default 0.1)'],
-=======
-  ['queryTimeoutMs', 'MS', 'a query running longer is interrupted (default 10000)'],
   ['queryLexicalWeight', 'W', 'weight of lexical overlap (BM25) against cosine in similar/recommend, 0-1; 0 = cosine only (default 0.5)'],
->>>>>>> main
   ['genaiSettleMs', 'MS', 'how long after its agent span a GenAI/OpenInference run is assembled into an execution; later calls revise it (default 5000)'],
   ['genaiOrphanTtlMs', 'MS', 'an inference call with no agent span is dropped this long after it arrived (default 900000)'],
   ['genaiMaxPending', 'N', 'most GenAI spans kept waiting; beyond it the oldest calls are dropped (default 200000)'],
