@@ -68,7 +68,12 @@ const Settings = z.strictObject({
   archiveInterval: durationSetting('expected a duration such as 1d').default('1d'),
   /** Read connections for queries, beside the writer. */
   queryConnections: int(1).max(64).default(4),
+  /** Limit on a whole query request: waiting for a connection, running, converting the result. */
   queryTimeoutMs: int(100).default(10_000),
+  /** Largest result of /v1/query/sql, in bytes of JSON; past it the query is refused with 400. */
+  queryMaxResultBytes: int(1024).default(16 * MiB),
+  /** Statements of /v1/query/sql run at once; more wait (within queryTimeoutMs), so ingest keeps its threads. */
+  querySqlConcurrency: int(1).max(16).default(1),
   /** Weight of lexical overlap (BM25) against cosine in similar/recommend; 0 ranks by cosine alone (docs/hybrid-ranking.md). */
   queryLexicalWeight: z.coerce.number().min(0).max(1).default(DEFAULT_LEXICAL_WEIGHT),
   /** recommend's mode when a call names none: exploit, or explore (Thompson sampling on at most routerExploreShare of calls). */
@@ -112,6 +117,12 @@ const Settings = z.strictObject({
   /** Require `Authorization: Bearer <token>` on exports and the query API. */
   authToken: z.string().min(16, 'must be at least 16 characters').optional(),
   authTokenFile: z.string().min(1).optional(),
+  /** With a bearer token set, /metrics needs it too; false leaves /metrics open (the probes always are). */
+  metricsAuth: boolish.default(true),
+  /** Open HTTP connections past this are refused; a sidecar has one collector and a few probes. */
+  httpMaxConnections: int(1).default(256),
+  /** A client must send its request headers within this, or it is cut off (slow-header clients). */
+  httpHeadersTimeoutMs: int(100).default(5_000),
   /** Export orb-learn's own traces and metrics to this OTLP/gRPC endpoint (off when unset). */
   telemetryEndpoint: z.string().min(1).optional(),
   telemetryIntervalMs: int(1000).default(10_000),

@@ -1,3 +1,3 @@
 // A failed zod parse in words: one formatter for every place that reports one. Defined in the
 // emitter package (packages/emitter/src/issues.ts), which producers use without the server.
-export { boundRule, firstIssue, issueField } from '@orb-learn/emitter';
+export { boundRule, firstIssue, issueField, wrongType } from '@orb-learn/emitter';

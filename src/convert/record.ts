@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { ExecutionRecord } from '@orb-learn/emitter';
 
-export { ERROR_TYPES, ErrorType, ExecutionRecord, type ExecutionRecordInput } from '@orb-learn/emitter';
+export { ERROR_TYPES, ErrorType, ExecutionRecord, identifier, idUuid, NIL_UUID, type ExecutionRecordInput } from '@orb-learn/emitter';
 
 /** A stored row: the record plus where it came from. */
 export const ExecutionRow = ExecutionRecord.extend({

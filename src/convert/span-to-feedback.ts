@@ -7,10 +7,13 @@
 // An evaluator's score is not a user's opinion, so only rating-named evaluations touch
 // executions.user_rating (through "the latest rating wins").
 import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
 import { readAnyValue, attributesToObject, int64ToBigInt } from './attributes.js';
 import { FEEDBACK_ATTRIBUTES, FEEDBACK_PREFIX, FeedbackRow } from './feedback.js';
 import { rejectedSpan, type RejectedSpan, type SpanOrigin } from './rejected.js';
+import { wrongType } from './issues.js';
 import { uuidV5 } from './task-id.js';
+import { nanosToDate, timeProblem } from './time.js';
 import type { WireSpan } from './wire-types.js';
 
 export const EVALUATION_EVENT = 'gen_ai.evaluation.result';
@@ -32,10 +35,8 @@ export function isFeedbackSpan(span: WireSpan): boolean {
   return (span.attributes ?? []).some((kv) => kv.key.startsWith(FEEDBACK_PREFIX));
 }
 
-const nanosToDate = (n: bigint) => new Date(Number(n / 1_000_000n));
-
-function issues(err: { issues: { path: PropertyKey[]; message: string }[] }, attr: (f: string) => string): string[] {
-  return err.issues.map((i) => `${attr(String(i.path[0] ?? ''))}: ${i.message}`);
+function issues(err: z.ZodError, attr: (f: string) => string): string[] {
+  return err.issues.map((i) => `${attr(String(i.path[0] ?? ''))}: ${i.code === 'invalid_type' ? wrongType(i) : i.message}`);
 }
 
 export function convertFeedbackSpan(span: WireSpan, ctx: FeedbackContext): { feedback: FeedbackRow } | { rejected: RejectedSpan } {
@@ -51,19 +52,21 @@ export function convertFeedbackSpan(span: WireSpan, ctx: FeedbackContext): { fee
     }
     input[field] = a.value;
   }
+  const start = int64ToBigInt(span.startTimeUnixNano);
+  const late = start > 0n ? timeProblem('span: start_time_unix_nano', start, ctx.receivedAt) : 'span: start_time_unix_nano is missing';
+  if (late) problems.push(late);
   const parsed = FeedbackRow.safeParse({
     ...input,
     feedback_id: ctx.traceId && ctx.spanId ? uuidV5(`feedback/${ctx.traceId}/${ctx.spanId}`) : randomUUID(),
-    timestamp: nanosToDate(int64ToBigInt(span.startTimeUnixNano)),
+    timestamp: nanosToDate(start),
     source: 'span',
     trace_id: ctx.traceId,
     span_id: ctx.spanId,
     received_at: ctx.receivedAt,
-  });
+  }, { reportInput: true });
   if (problems.length === 0 && parsed.success) return { feedback: parsed.data };
   if (!parsed.success) problems.push(...issues(parsed.error, (f) => (FEEDBACK_ATTRIBUTES as Record<string, string>)[f] ?? `feedback.${f}`));
-  const reason = problems.map((p) => p.replace(/required attribute is missing|Invalid input: expected string, received undefined/, 'required attribute is missing')).join('; ');
-  return { rejected: rejectedSpan(span, ctx, reason, ctx.traceId && ctx.spanId ? `rejected-feedback/${ctx.traceId}/${ctx.spanId}` : null) };
+  return { rejected: rejectedSpan(span, ctx, problems.join('; '), ctx.traceId && ctx.spanId ? `rejected-feedback/${ctx.traceId}/${ctx.spanId}` : null) };
 }
 
 /** The evaluation events of an execution span, as feedback about that execution. */
@@ -76,9 +79,11 @@ export function evaluationFeedback(span: WireSpan, taskId: string, ctx: Feedback
     const value = attrs['gen_ai.evaluation.score.value'];
     const id = ctx.traceId && ctx.spanId ? uuidV5(`evaluation/${ctx.traceId}/${ctx.spanId}/${i}`) : randomUUID();
     const isRating = RATING_NAMES.has(name.toLowerCase());
-    let reason: string | null = null;
-    if (typeof value !== 'number' || !Number.isFinite(value)) reason = 'gen_ai.evaluation.score.value: expected a number';
-    else if (isRating && (value < 1 || value > 5)) reason = `gen_ai.evaluation.score.value: a ${name} must be 1–5, got ${value}`;
+    const at = ev.timeUnixNano ? int64ToBigInt(ev.timeUnixNano) : 0n;
+    let reason: string | null = at > 0n ? timeProblem('time_unix_nano', at, ctx.receivedAt) : null;
+    if (reason === null && (typeof value !== 'number' || !Number.isFinite(value)))
+      reason = `gen_ai.evaluation.score.value: expected a finite number, got ${value === undefined ? 'nothing' : String(value)}`;
+    else if (reason === null && isRating && ((value as number) < 1 || (value as number) > 5)) reason = `gen_ai.evaluation.score.value: a ${name} must be 1–5, got ${value}`;
     if (reason !== null) {
       out.rejected.push(rejectedSpan(span, ctx, `event ${EVALUATION_EVENT}[${i}]: ${reason}`, `rejected-evaluation/${id}`, attrs));
       return;
@@ -89,7 +94,7 @@ export function evaluationFeedback(span: WireSpan, taskId: string, ctx: Feedback
       FeedbackRow.parse({
         feedback_id: id,
         task_id: taskId,
-        timestamp: ev.timeUnixNano ? nanosToDate(int64ToBigInt(ev.timeUnixNano)) : ctx.receivedAt,
+        timestamp: at > 0n ? nanosToDate(at) : ctx.receivedAt,
         feedback_type: isRating ? 'rating' : `evaluation:${name}`,
         rating: isRating ? Math.round(v) : null,
         score: isRating ? v : v >= 0 && v <= 1 ? v * 100 : v,

@@ -4,9 +4,10 @@ import { attributesToObject, int64ToBigInt, readAnyValue, type AttributeKind } f
 import { ExecutionRow, RECORD_FIELDS, ROW_FIELDS, type FieldKind, type FieldSpec } from './record.js';
 import type { FeedbackRow } from './feedback.js';
 import { convertFeedbackSpan, evaluationFeedback, isFeedbackSpan } from './span-to-feedback.js';
-import { boundRule } from './issues.js';
+import { boundRule, wrongType } from './issues.js';
 import { rejectedSpan, type RejectedSpan } from './rejected.js';
-import { deriveTaskId, isUuid } from './task-id.js';
+import { deriveTaskId, isUuid, MAX_TASK_ID_CHARS } from './task-id.js';
+import { nanosToDate, timeProblem } from './time.js';
 import { genaiRole, pendingSpan, type PendingSpan } from './genai/spans.js';
 import { STATUS_CODE_ERROR, type ExportTraceRequest, type KeyValue, type WireSpan } from './wire-types.js';
 
@@ -84,7 +85,7 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
   const attr = `${EXECUTION_PREFIX}${field}`;
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined ? `${attr}: required attribute is missing` : `${attr}: ${issue.message}`;
+      return `${attr}: ${wrongType(issue, 'required attribute is missing')}`;
     default:
       return `${attr}: ${boundRule(issue) ?? issue.message}`;
   }
@@ -118,14 +119,25 @@ export function convertSpan(span: WireSpan, ctx: SpanContext): { row: ExecutionR
       problems.push(`${kv.key}: expected ${expected(field.kind)}, got ${WIRE_NAME[attr.kind]}`);
       continue;
     }
+    // An int64 past 2^53 arrives as its decimal string (exact): no number field can hold it.
+    if (attr.kind === 'int' && typeof attr.value === 'string') {
+      problems.push(`${kv.key}: ${attr.value} is beyond ±2^53, the largest integer kept exactly`);
+      continue;
+    }
     input[field.name] = attr.value;
   }
 
   const start = int64ToBigInt(span.startTimeUnixNano);
   const end = int64ToBigInt(span.endTimeUnixNano);
   if (start <= 0n) problems.push('span: start_time_unix_nano is missing');
+  for (const [field, t] of [['start_time_unix_nano', start], ['end_time_unix_nano', end]] as const) {
+    const p = t > 0n ? timeProblem(`span: ${field}`, t, ctx.receivedAt) : null;
+    if (p) problems.push(p);
+  }
 
-  if (typeof input.task_id === 'string' && !isUuid(input.task_id)) {
+  if (typeof input.task_id === 'string' && input.task_id.length > MAX_TASK_ID_CHARS)
+    problems.push(`execution.task_id: ${input.task_id.length} characters is not an id (at most ${MAX_TASK_ID_CHARS})`);
+  else if (typeof input.task_id === 'string' && !isUuid(input.task_id)) {
     metadata.original_task_id = input.task_id;
     delete input.task_id;
   }
@@ -135,7 +147,7 @@ export function convertSpan(span: WireSpan, ctx: SpanContext): { row: ExecutionR
       problems.push('execution.task_id: required when the span has no trace_id and span_id');
   }
 
-  input.timestamp = new Date(Number(start / 1_000_000n));
+  input.timestamp = nanosToDate(start);
   input.duration_seconds ??= Number(end - start) / 1e9;
   const statusIsError = span.status?.code === STATUS_CODE_ERROR;
   input.success ??= !statusIsError;
@@ -150,7 +162,7 @@ export function convertSpan(span: WireSpan, ctx: SpanContext): { row: ExecutionR
   input.received_at = ctx.receivedAt;
 
   if (problems.length === 0) {
-    const parsed = ExecutionRow.safeParse(input);
+    const parsed = ExecutionRow.safeParse(input, { reportInput: true });
     if (parsed.success) return { row: parsed.data };
     problems.push(...parsed.error.issues.map(describeIssue));
   }

@@ -22,3 +22,6 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 export function isUuid(s: string): boolean {
   return UUID_PATTERN.test(s);
 }
+
+/** A producer's own task id that is not a UUID is kept (in metadata) up to this length. */
+export const MAX_TASK_ID_CHARS = 256;

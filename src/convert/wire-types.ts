@@ -1,6 +1,12 @@
 // Plain shapes of a decoded OTLP trace export, as both codecs hand them on.
 // No behaviour here: conversion lives in span-to-record.ts.
 
+/**
+ * How deep an AnyValue may nest (arrays and kvlists inside attribute values): one limit for
+ * protobuf and OTLP/JSON alike, so a request is refused or taken whatever its encoding.
+ */
+export const MAX_VALUE_DEPTH = 32;
+
 /** An int64 as protobufjs yields it (Long), or as a number/decimal string. */
 export type Int64 = bigint | number | string | { low: number; high: number; unsigned?: boolean; toString(): string };
 

@@ -12,7 +12,7 @@ export const FeedbackInput = FeedbackRecord.extend({
 }).strict();
 
 export function feedbackFromInput(raw: unknown, now = new Date()): FeedbackRow {
-  const parsed = FeedbackInput.safeParse(raw);
+  const parsed = FeedbackInput.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw new InvalidInputError(`feedback: ${firstIssue(parsed.error, { missing: 'is required' })}`);
   const f = parsed.data;
   return FeedbackRow.parse({ ...f, feedback_id: f.feedback_id ?? randomUUID(), timestamp: f.timestamp ?? now, source: 'api', received_at: now });

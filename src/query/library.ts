@@ -10,7 +10,8 @@ import { executionsSource, feedbackSource } from '../store/archive-layout.js';
 import { sketchQuantile } from '../store/summaries.js';
 import { committedSummarySources } from '../store/summary-journal.js';
 import { QUERY_PARAMS, type QueryName, type QueryParams } from './params.js';
-import type { ReadPool } from './pool.js';
+import { Slots, type ReadPool } from './pool.js';
+import { readCapped } from './result.js';
 import { readOnlySelect } from './sql-guard.js';
 import { isSeriesName, runSeries } from './series.js';
 import type { VectorHit, VectorIndex } from './vector-index.js';
@@ -50,7 +51,13 @@ export interface QueryLibraryOptions {
   lexicalWeight?: number;
   /** recommend's server-wide settings: default mode, exploration share, history cache. */
   router?: RouterOptions;
+  /** Largest result of the caller's SQL, in bytes of JSON (default 16 MiB). */
+  maxResultBytes?: number;
+  /** The caller's SQL statements that may run at once (default 1): the rest wait, within their time limit. */
+  sqlConcurrency?: number;
 }
+
+export const DEFAULT_MAX_RESULT_BYTES = 16 * 1024 * 1024;
 
 type Sql = { text: string; values: DuckDBValue[] };
 
@@ -75,6 +82,8 @@ const plainRow = (r: Record<string, unknown>) => Object.fromEntries(Object.entri
 
 export class QueryLibrary {
   private readonly lexicalWeight: number;
+  private readonly maxResultBytes: number;
+  private readonly sqlLane: Slots;
   /** FROM sources of the additive summary tables as committed, the journal included. */
   private summaries: Map<string, string> | null = null;
   readonly router: Router;
@@ -92,6 +101,8 @@ export class QueryLibrary {
     options: QueryLibraryOptions = {},
   ) {
     this.lexicalWeight = options.lexicalWeight ?? DEFAULT_LEXICAL_WEIGHT;
+    this.maxResultBytes = options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
+    this.sqlLane = new Slots(options.sqlConcurrency ?? 1);
     if (!(this.lexicalWeight >= 0 && this.lexicalWeight <= 1)) throw new RangeError(`lexicalWeight must be within 0..1, got ${options.lexicalWeight}`);
     this.router = new Router((text, values) => this.read({ text, values }, false).then((r) => r.rows), options.router);
   }
@@ -400,20 +411,20 @@ export class QueryLibrary {
   }
 
   private async sql(p: QueryParams<'sql'>, explain: boolean) {
-    return this.pool.use(async (conn) => {
-      if (p.include_archive) {
-        await conn.run(`CREATE OR REPLACE TEMP VIEW all_executions AS SELECT * FROM ${executionsSource(this.archiveDir)}`);
-        await conn.run(`CREATE OR REPLACE TEMP VIEW all_feedback AS SELECT * FROM ${feedbackSource(this.archiveDir)}`);
-      }
-      const statement = await readOnlySelect(conn, p.query);
-      // The caller's SQL failing (a refused file, a bad cast) is a 400, not our 500.
-      const reader = await conn.runAndRead(statement).catch(userSqlError);
-      await reader.readUntil(p.max_rows + 1).catch(userSqlError);
-      const all = (reader.getRowObjectsJS() as Record<string, unknown>[]).map(plainRow);
-      const rows = all.slice(0, p.max_rows);
-      const notes = all.length > p.max_rows ? [`truncated at ${p.max_rows} rows`] : [];
-      return { rows, notes, explain: explain ? await explainAnalyze(conn, { text: statement, values: [] }) : undefined };
-    });
+    return this.pool.use(
+      async (conn, deadline) => {
+        if (p.include_archive) {
+          await conn.run(`CREATE OR REPLACE TEMP VIEW all_executions AS SELECT * FROM ${executionsSource(this.archiveDir)}`);
+          await conn.run(`CREATE OR REPLACE TEMP VIEW all_feedback AS SELECT * FROM ${feedbackSource(this.archiveDir)}`);
+        }
+        const select = await readOnlySelect(conn, p.query);
+        // The caller's SQL failing (a refused file, a bad cast) is a 400, not our 500.
+        const { rows, truncated } = await readCapped(conn, select, { maxRows: p.max_rows, maxBytes: this.maxResultBytes, deadline });
+        const notes = truncated ? [`truncated at ${p.max_rows} rows`] : [];
+        return { rows, notes, explain: explain ? await explainAnalyze(conn, { text: select.sql, values: [] }).catch(userSqlError) : undefined };
+      },
+      { lane: this.sqlLane },
+    );
   }
 }
 

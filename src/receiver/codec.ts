@@ -1,7 +1,7 @@
 // Bytes ⇄ OTLP messages. Protobuf and JSON behind one interface, chosen by Content-Type.
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import type { ExportTraceRequest, ExportTraceResponse } from '../convert/wire-types.js';
+import { MAX_VALUE_DEPTH, type ExportTraceRequest, type ExportTraceResponse } from '../convert/wire-types.js';
 import { InvalidInputError, TooLargeError } from '../errors.js';
 import { readExportTraceRequest } from './protobuf.js';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse, RetryInfo, RpcStatus } from './proto-root.js';
@@ -43,13 +43,39 @@ export function decodeProtobuf(body: Uint8Array): ExportTraceRequest {
 }
 
 const HEX_ID_BYTES: Record<string, number> = { traceId: 16, spanId: 8, parentSpanId: 8 };
-const INT64_KEYS = new Set(['startTimeUnixNano', 'endTimeUnixNano', 'timeUnixNano', 'intValue']);
 const DECIMAL = /^-?\d+$/;
+// int64 attribute values are signed; times are fixed64 nanoseconds, unsigned. Long.fromString
+// would wrap a decimal past these modulo 2^64 without a word.
+const INT64_RANGE: Record<string, [bigint, bigint]> = {
+  intValue: [-(2n ** 63n), 2n ** 63n - 1n],
+  startTimeUnixNano: [0n, 2n ** 64n - 1n],
+  endTimeUnixNano: [0n, 2n ** 64n - 1n],
+  timeUnixNano: [0n, 2n ** 64n - 1n],
+};
+const NESTS_VALUE = new Set(['arrayValue', 'kvlistValue']);
+/** Past this, the JSON is deeper than any request within MAX_VALUE_DEPTH could be. */
+const MAX_JSON_DEPTH = MAX_VALUE_DEPTH * 4 + 16;
 
-/** OTLP/JSON differs from protobuf's JSON mapping: ids are hex, not base64. Fix those, check int64s. */
-function normalizeJson(node: unknown, path: string): void {
+function checkInt64(at: string, key: string, v: unknown): void {
+  const [min, max] = INT64_RANGE[key]!;
+  const kind = key === 'intValue' ? 'int64' : 'uint64 nanoseconds';
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v)) throw new InvalidInputError(`${at}: expected an integer, got ${v}`);
+    if (!Number.isSafeInteger(v)) throw new InvalidInputError(`${at}: ${v} is beyond 2^53 as a JSON number and has lost its exact value; send it as a decimal string`);
+  } else if (typeof v !== 'string' || !DECIMAL.test(v))
+    throw new InvalidInputError(`${at}: expected an integer (${kind} as a decimal string), got ${JSON.stringify(v)?.slice(0, 40)}`);
+  const n = BigInt(v);
+  if (n < min || n > max) throw new InvalidInputError(`${at}: ${String(v).slice(0, 40)} is outside the ${kind} range ${min}..${max}`);
+}
+
+/**
+ * OTLP/JSON differs from protobuf's JSON mapping: ids are hex, not base64. Fix those, check
+ * int64s and nesting (iteratively bounded, so a 10,000-deep body is a 400, not a stack overflow).
+ */
+function normalizeJson(node: unknown, path: string, depth = 0, valueDepth = 0): void {
+  if (depth > MAX_JSON_DEPTH) throw new InvalidInputError(`${path}: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   if (Array.isArray(node)) {
-    node.forEach((v, i) => normalizeJson(v, `${path}[${i}]`));
+    node.forEach((v, i) => normalizeJson(v, `${path}[${i}]`, depth + 1, valueDepth));
     return;
   }
   if (node === null || typeof node !== 'object') return;
@@ -61,11 +87,13 @@ function normalizeJson(node: unknown, path: string): void {
       if (v !== '' && !new RegExp(`^[0-9a-fA-F]{${idBytes * 2}}$`).test(v))
         throw new InvalidInputError(`${at}: expected ${idBytes * 2} hex characters, got ${JSON.stringify(v.slice(0, 40))}`);
       obj[k] = Buffer.from(v, 'hex');
-    } else if (INT64_KEYS.has(k)) {
-      if (!(typeof v === 'number' && Number.isInteger(v)) && !(typeof v === 'string' && DECIMAL.test(v)))
-        throw new InvalidInputError(`${at}: expected an integer (int64 as a decimal string), got ${JSON.stringify(v)}`);
+    } else if (INT64_RANGE[k]) {
+      checkInt64(at, k, v);
+    } else if (NESTS_VALUE.has(k)) {
+      if (valueDepth + 1 > MAX_VALUE_DEPTH) throw new InvalidInputError(`${at}: AnyValue nested deeper than ${MAX_VALUE_DEPTH} levels`);
+      normalizeJson(v, at, depth + 1, valueDepth + 1);
     } else {
-      normalizeJson(v, at);
+      normalizeJson(v, at, depth + 1, valueDepth);
     }
   }
 }

@@ -20,8 +20,14 @@ export interface HttpReceiverOptions {
   port: number;
   maxMessageBytes: number;
   tls?: TlsSource | null;
-  /** Guards every /v1/ route (exports, queries); health and metrics stay open for probes. */
+  /** Guards every /v1/ route (exports, queries) and /metrics; the probes stay open. */
   auth?: BearerAuth | null;
+  /** /metrics needs the token too (default true); false leaves it open for a scraper without one. */
+  protectMetrics?: boolean;
+  /** Connections past this are refused (Node's server.maxConnections). */
+  maxConnections?: number;
+  /** A client that has not sent its headers by then is cut off. */
+  headersTimeoutMs?: number;
 }
 
 /** Reads a body, refusing one past maxBytes without buffering the rest. */
@@ -107,7 +113,8 @@ export class HttpReceiver {
       const handler = byMethod.get(req.method ?? '');
       if (!OPEN_PATHS.has(url.pathname)) {
         if (this.opts.tls?.mutual) clientCertificateCheck(req.socket);
-        if (url.pathname.startsWith('/v1/')) this.opts.auth?.check(req.headers.authorization);
+        const guarded = url.pathname.startsWith('/v1/') || (url.pathname === '/metrics' && this.opts.protectMetrics !== false);
+        if (guarded) this.opts.auth?.check(req.headers.authorization);
       }
       if (!handler) {
         res.setHeader('allow', [...byMethod.keys()].join(', '));
@@ -136,11 +143,13 @@ export class HttpReceiver {
       });
     };
     const tls = this.opts.tls;
-    const server: Server = tls ? createHttpsServer(httpsOptions(tls.current), handle) : createServer(handle);
+    const headersTimeout = this.opts.headersTimeoutMs ?? 5_000;
+    // Node checks the timeouts every connectionsCheckingInterval (30 s by default): often enough to honour them.
+    const limits = { connectionsCheckingInterval: Math.min(1_000, headersTimeout), headersTimeout, requestTimeout: Math.max(60_000, headersTimeout) };
+    const server: Server = tls ? createHttpsServer({ ...httpsOptions(tls.current), ...limits }, handle) : createServer(limits, handle);
     // Rotated certificates apply to new connections; open ones keep theirs.
     tls?.onChange((m) => (server as ReturnType<typeof createHttpsServer>).setSecureContext(httpsOptions(m)));
-    server.requestTimeout = 60_000;
-    server.headersTimeout = 30_000;
+    if (this.opts.maxConnections) server.maxConnections = this.opts.maxConnections;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.opts.port, this.opts.host, () => {

@@ -4,7 +4,7 @@
 // materialises links and other fields orb-learn never reads. Field numbers follow proto/;
 // the reflected decoder serves as the test oracle (test/receiver/protobuf.test.ts).
 import protobuf from 'protobufjs';
-import type { AnyValue, ExportTraceRequest, KeyValue, WireResourceSpans, WireScopeSpans, WireSpan, WireSpanEvent } from '../convert/wire-types.js';
+import { MAX_VALUE_DEPTH, type AnyValue, type ExportTraceRequest, type KeyValue, type WireResourceSpans, type WireScopeSpans, type WireSpan, type WireSpanEvent } from '../convert/wire-types.js';
 
 type Reader = protobuf.Reader;
 
@@ -36,7 +36,7 @@ function fixed64(r: Reader): bigint {
 }
 
 function anyValue(r: Reader, end: number, depth: number): AnyValue {
-  if (depth > 32) throw new RangeError('AnyValue nested deeper than 32 levels');
+  if (depth > MAX_VALUE_DEPTH) throw new RangeError(`AnyValue nested deeper than ${MAX_VALUE_DEPTH} levels`);
   const v: AnyValue = { value: undefined };
   fields(r, end, (num, wire) => {
     switch (num) {
@@ -128,6 +128,13 @@ function event(r: Reader, end: number): WireSpanEvent {
   return e;
 }
 
+/** An id is absent (empty) or exactly its length: OTLP/JSON's hex check, the same rule. */
+function id(r: Reader, what: string, bytes: number): Uint8Array {
+  const b = r.bytes();
+  if (b.length !== 0 && b.length !== bytes) throw new RangeError(`span ${what} must be ${bytes} bytes, got ${b.length}`);
+  return b;
+}
+
 function span(r: Reader, end: number): WireSpan {
   const s: WireSpan = {
     traceId: undefined,
@@ -145,15 +152,15 @@ function span(r: Reader, end: number): WireSpan {
     switch (num) {
       case 1:
         if (wire !== LEN) return false;
-        s.traceId = r.bytes();
+        s.traceId = id(r, 'trace_id', 16);
         return true;
       case 2:
         if (wire !== LEN) return false;
-        s.spanId = r.bytes();
+        s.spanId = id(r, 'span_id', 8);
         return true;
       case 4:
         if (wire !== LEN) return false;
-        s.parentSpanId = r.bytes();
+        s.parentSpanId = id(r, 'parent_span_id', 8);
         return true;
       case 5:
         if (wire !== LEN) return false;

@@ -8,7 +8,8 @@ import { GenAiSettler } from '../pipeline/genai-settler.js';
 import { loadModelTables } from '../convert/genai/tables.js';
 import { QueryLibrary } from '../query/library.js';
 import { isQueryName, QUERY_NAMES } from '../query/params.js';
-import { ReadPool } from '../query/pool.js';
+import { ReadPool, uvThreads } from '../query/pool.js';
+import { jsonInSlices } from '../query/result.js';
 import { NotFoundError } from '../receiver/errors.js';
 import { BearerAuth } from '../receiver/security.js';
 import { TlsSource } from '../receiver/tls-source.js';
@@ -155,7 +156,18 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const deps: ExportDeps = { consumer: queue, metrics, decode: pool ? pool.decode : inlineDecoder, forward };
   let ready = false;
 
-  const http = new HttpReceiver({ ...httpAddr, maxMessageBytes: config.maxMessageBytes, tls, auth }, log)
+  const http = new HttpReceiver(
+    {
+      ...httpAddr,
+      maxMessageBytes: config.maxMessageBytes,
+      tls,
+      auth,
+      protectMetrics: config.metricsAuth,
+      maxConnections: config.httpMaxConnections,
+      headersTimeoutMs: config.httpHeadersTimeoutMs,
+    },
+    log,
+  )
     .route('POST', TRACES_PATH, tracesRoute(deps, config.maxMessageBytes))
     .route('GET', '/healthz', async () => text(200, 'ok\n'))
     .route('GET', '/readyz', async () => (ready ? text(200, 'ready\n') : text(503, 'not ready\n')))
@@ -184,15 +196,18 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     () => (embedding ? { index: embedding.index, embedder: embedding.client } : null),
     archiveDir,
     () => store.writer.flushSummaries(),
-    { lexicalWeight: config.queryLexicalWeight, router: { mode: config.routerMode, exploreShare: config.routerExploreShare } },
+    { lexicalWeight: config.queryLexicalWeight, maxResultBytes: config.queryMaxResultBytes, sqlConcurrency: config.querySqlConcurrency, router: { mode: config.routerMode, exploreShare: config.routerExploreShare } },
   );
+  if (readPool.concurrency < config.queryConnections)
+    log.info({ queryConnections: config.queryConnections, atOnce: readPool.concurrency, uvThreads: uvThreads() }, 'queries run at most this many at once, leaving two libuv threads to ingest; raise UV_THREADPOOL_SIZE for more');
   http.route('GET', '/v1/query/', async (_req, url) => {
     const name = url.pathname.slice('/v1/query/'.length);
     if (!isQueryName(name)) throw new NotFoundError(`no query ${JSON.stringify(name)}: known are ${QUERY_NAMES.join(', ')}`);
     const params: Record<string, unknown> = Object.fromEntries(url.searchParams);
     const explain = params.explain === 'true' || params.explain === '1';
     delete params.explain;
-    return json(200, await queries.run(name, params, { explain }));
+    const result = await queries.run(name, params, { explain });
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: await jsonInSlices(result as unknown as Parameters<typeof jsonInSlices>[0]) };
   });
 
   http.route('POST', '/v1/feedback', async (req) => {

@@ -11,11 +11,11 @@ import type { Attributes, AttributeValue, Span } from '@opentelemetry/api';
 import type { z } from 'zod';
 import { FEEDBACK_ATTRIBUTES, FEEDBACK_PREFIX, FeedbackRecord, type FeedbackRecordInput } from './feedback.js';
 import { boundRule } from './issues.js';
-import { ERROR_TYPES, ErrorType, ExecutionRecord, type ExecutionRecordInput } from './record.js';
+import { ERROR_TYPES, ErrorType, ExecutionRecord, identifier, idUuid, NIL_UUID, type ExecutionRecordInput } from './record.js';
 
-export { ERROR_TYPES, ErrorType, ExecutionRecord, type ExecutionRecordInput };
+export { ERROR_TYPES, ErrorType, ExecutionRecord, identifier, idUuid, NIL_UUID, type ExecutionRecordInput };
 export { FEEDBACK_ATTRIBUTES, FEEDBACK_PREFIX, FeedbackRecord, type FeedbackRecordInput };
-export { boundRule, firstIssue, issueField } from './issues.js';
+export { boundRule, firstIssue, issueField, wrongType } from './issues.js';
 
 export const EXECUTION_PREFIX = 'execution.';
 export const METADATA_PREFIX = 'execution.metadata.';

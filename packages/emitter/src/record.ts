@@ -11,20 +11,33 @@ const probability = z.number().min(0).max(1);
 const nonNegative = z.number().min(0);
 const count = z.int().min(0);
 const text = z.string().min(1, 'must not be empty');
+/**
+ * Names that group executions (task type, repo, tier, pool): a NUL would split them in C tools and
+ * a U+FFFD means the producer sent invalid UTF-8, which the decoder replaced.
+ */
+const clean = (s: z.ZodString) =>
+  s.regex(/^[^\u0000]*$/, 'must not contain a NUL character').regex(/^[^\uFFFD]*$/, 'must not contain U+FFFD (the request carried invalid UTF-8)');
+export const identifier = clean(text);
+export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+/** A UUID that identifies something: the nil UUID is "no id", which would merge every such task. */
+export const idUuid = z
+  .guid()
+  .refine((s) => s !== NIL_UUID, 'must not be the nil UUID')
+  .transform((s) => s.toLowerCase());
 
 export const ExecutionRecord = z.object({
-  task_id: z.guid().transform((s) => s.toLowerCase()),
+  task_id: idUuid,
   timestamp: z.date(),
 
-  task_type: text,
+  task_type: identifier,
   task_description: text,
-  repo: text,
+  repo: identifier,
   file_count: count.default(0),
   estimated_tokens: count.default(0),
 
-  model_tier: text,
-  pool_type: text,
-  swarm_topology: z.string().nullable().default(null),
+  model_tier: identifier,
+  pool_type: identifier,
+  swarm_topology: clean(z.string()).nullable().default(null),
   /** The router's confidence; absent on runs learned from GenAI/OpenInference spans (no standard source). */
   routing_confidence: probability.nullable().default(null),
   predicted_success_probability: probability.nullable().default(null),

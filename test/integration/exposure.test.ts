@@ -1,0 +1,92 @@
+// What the HTTP listener shows and to whom, and how it treats slow clients (issue 10 §7).
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { encodeRequest, httpPost, otlpRequest } from '../helpers/raw.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { minimalExecution } from '../helpers/spans.js';
+
+const TOKEN = 'exposure-test-token-0123456789';
+const get = (url: string, headers: Record<string, string> = {}) => httpPost(url, Buffer.alloc(0), headers, 'GET');
+
+describe('/metrics behind the bearer token', () => {
+  it('needs the token when one is set, unless metricsAuth is false; the probes stay open', async () => {
+    const guarded = await startTestServer({ authToken: TOKEN });
+    const open = await startTestServer({ authToken: TOKEN, metricsAuth: false });
+    try {
+      const denied = await get(`${guarded.httpUrl}/metrics`);
+      assert.equal(denied.status, 401);
+      assert.match(String(denied.headers['www-authenticate']), /^Bearer/);
+      const allowed = await get(`${guarded.httpUrl}/metrics`, { authorization: `Bearer ${TOKEN}` });
+      assert.equal(allowed.status, 200);
+      assert.match(allowed.body.toString(), /orb_/);
+      for (const probe of ['/healthz', '/readyz']) assert.equal((await get(`${guarded.httpUrl}${probe}`)).status, 200, probe);
+      assert.equal((await get(`${open.httpUrl}/metrics`)).status, 200, 'metricsAuth: false leaves /metrics open');
+      assert.equal((await get(`${open.httpUrl}/v1/query/tiers`)).status, 401, 'but not the API');
+    } finally {
+      await Promise.all([guarded.close(), open.close()]);
+    }
+  });
+});
+
+/** A client that opens a request and dribbles a header byte now and then, never finishing. */
+function slowClient(port: number): { socket: Socket; closed: Promise<number> } {
+  const socket = connect(port, '127.0.0.1');
+  const opened = Date.now();
+  socket.on('connect', () => socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: '));
+  const drip = setInterval(() => socket.writable && socket.write('a'), 200);
+  socket.on('error', () => undefined);
+  socket.resume();
+  const closed = new Promise<number>((resolve) =>
+    socket.on('close', () => {
+      clearInterval(drip);
+      resolve(Date.now() - opened);
+    }),
+  );
+  return { socket, closed };
+}
+
+describe('slow clients', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ httpHeadersTimeoutMs: 1000, httpMaxConnections: 80 });
+  });
+  after(() => t.close());
+
+  it('cuts off clients that never finish their headers, while probes and exports keep answering', async () => {
+    const slow = Array.from({ length: 50 }, () => slowClient(t.server.httpPort));
+    await new Promise((r) => setTimeout(r, 300));
+    const body = encodeRequest(otlpRequest([{ attrs: minimalExecution({ 'execution.repo': 'beside-slow-clients' }) as Record<string, unknown>, spanId: 'f200000000000001' }]));
+    assert.equal((await httpPost(`${t.httpUrl}/v1/traces`, body, { 'content-type': 'application/x-protobuf' })).status, 200);
+    assert.equal((await get(`${t.httpUrl}/healthz`)).status, 200);
+    const lifetimes = await Promise.all(slow.map((s) => s.closed));
+    // Cut at the header timeout, checked every second: well before Node's defaults (60 s, checked every 30 s).
+    assert.ok(Math.max(...lifetimes) < 10_000, `slow clients lived ${Math.max(...lifetimes)} ms`);
+    assert.equal((await t.rows(`SELECT count(*)::INT n FROM executions WHERE repo = 'beside-slow-clients'`))[0]!.n, 1);
+  });
+
+  it('refuses connections past the cap', async () => {
+    const capped = await startTestServer({ httpMaxConnections: 5 });
+    const idle: Socket[] = [];
+    try {
+      for (let i = 0; i < 5; i++) {
+        const s = connect(capped.server.httpPort, '127.0.0.1');
+        s.on('error', () => undefined);
+        await new Promise((r) => s.once('connect', r));
+        idle.push(s);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      const extra = await get(`${capped.httpUrl}/healthz`).then(
+        (r) => `answered ${r.status}`,
+        (err: NodeJS.ErrnoException) => `refused: ${err.code}`,
+      );
+      assert.match(extra, /^refused: (ECONNRESET|EPIPE)/);
+      for (const s of idle) s.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await get(`${capped.httpUrl}/healthz`)).status, 200, 'below the cap again');
+    } finally {
+      for (const s of idle) s.destroy();
+      await capped.close();
+    }
+  });
+});
