@@ -218,6 +218,8 @@ const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}
 console.log(`# bench:routing — ${new Date().toISOString()}, ${kinds.length} kinds (${known.length} known, ${fresh.length} new), ${known.length * 3 * PER_WORDING} history executions, target success ≥ ${TARGET}, ${load()}`);
 console.log(`profiles: ${Object.entries(PROFILES).map(([n, r]) => `${n} ${TIERS.map((t) => r[t]).join('/')}`).join('; ')}`);
 
+/** The defaults docs/routing.md names, looked up in the CV grid (--only cv). */
+const DEFAULTS_UNDER_TEST: Record<string, string> = { kernel_width: '0.05', confidence: '0.7', prior_strength: '4', min_similarity: '0.5' };
 const tuned = Object.fromEntries(values.params.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
 const strategies: [string, Record<string, string>][] = [
   ['legacy (previous recommend)', { strategy: 'legacy' }],
@@ -241,6 +243,67 @@ if (only.has('debug')) {
     void own;
   }
   await c.close();
+}
+
+// ---- cross-validated defaults: one server, every known kind's held-out wording and every new kind
+// asked under each setting of a small grid; kinds (groups) split into folds, the setting chosen on the other
+// folds (the issue's targets) is scored on the held-out one. Run with --only cv.
+if (only.has('cv')) {
+  const dir = tempDir('orb-bench-routing-');
+  const c = await startWithHistory(dir);
+  const calls = [...known.map((k) => ({ kind: k, text: k.texts[3]! })), ...fresh.map((k) => ({ kind: k, text: k.texts[0]! }))];
+  const grid: Record<string, string>[] = [];
+  for (const kernel_width of ['0.05', '0.1', '0.2'])
+    for (const confidence of ['0.6', '0.7', '0.8'])
+      for (const prior_strength of ['2', '4', '8'])
+        for (const min_similarity of ['0.44', '0.5']) grid.push({ kernel_width, confidence, prior_strength, min_similarity, k: values.params.match(/k=(\d+)/)?.[1] ?? '500' });
+  const regret = (k: Kind, t: Tier) => Math.max(0, k.rate[k.oracle] - k.rate[t]) + Math.max(0, COST[t] - COST[k.oracle]) / COST.large;
+  const picks: Tier[][] = [];
+  for (const g of grid) {
+    const row: Tier[] = [];
+    for (const x of calls) row.push((await c.recommend(x.text, x.kind.taskType, { mode: 'exploit', ...g })).tier ?? 'large');
+    picks.push(row);
+  }
+  const FOLDS = 4;
+  const fold = calls.map((_, i) => i % FOLDS);
+  const chosen: number[] = [];
+  const heldOut: Tier[] = new Array(calls.length);
+  for (let f = 0; f < FOLDS; f++) {
+    const train = calls.map((_, i) => i).filter((i) => fold[i] !== f);
+    // The issue's targets as the criterion: the cheapest setting whose success on the training kinds
+    // is within 0.01 of the oracle's; the most successful one if none is.
+    const oracleS = train.reduce((a, i) => a + calls[i]!.kind.rate[calls[i]!.kind.oracle], 0) / train.length;
+    const of = (row: Tier[]) => ({ cost: train.reduce((a, i) => a + COST[row[i]!], 0) / train.length, success: train.reduce((a, i) => a + calls[i]!.kind.rate[row[i]!], 0) / train.length });
+    let best = 0;
+    picks.forEach((row, gi) => {
+      const a = of(row);
+      const b = of(picks[best]!);
+      const okA = a.success >= oracleS - 0.01;
+      const okB = b.success >= oracleS - 0.01;
+      if ((okA && !okB) || (okA && okB && a.cost < b.cost - 1e-12) || (!okA && !okB && a.success > b.success + 1e-12)) best = gi;
+    });
+    chosen.push(best);
+    calls.forEach((_, i) => { if (fold[i] === f) heldOut[i] = picks[best]![i]!; });
+  }
+  const summary = (name: string, ts: Tier[], idx: number[]) => {
+    const ks = idx.map((i) => calls[i]!.kind);
+    const large = fixed(ks, () => 'large');
+    const oracle = fixed(ks, (k) => k.oracle);
+    return staticRow(name, score(idx.map((i) => ({ kind: calls[i]!.kind, tier: ts[i]! }))), large, oracle) + ` ${(idx.reduce((a, i) => a + regret(calls[i]!.kind, ts[i]!), 0) / idx.length).toFixed(4)} |`;
+  };
+  const knownIdx = calls.map((_, i) => i).filter((i) => calls[i]!.kind.known);
+  const freshIdx = calls.map((_, i) => i).filter((i) => !calls[i]!.kind.known);
+  console.log(`\n## cross-validation: ${grid.length} settings, ${FOLDS} folds over ${calls.length} kinds (cheapest with success within 0.01 of the oracle's on the other folds)\n`);
+  chosen.forEach((gi, f) => console.log(`- fold ${f}: ${Object.entries(grid[gi]!).map(([k, v]) => `${k}=${v}`).join(' ')}`));
+  console.log('\n| policy | answered | mean cost | expected success | vs oracle | share of oracle saving vs large | mean regret |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [label, idx] of [['known kinds, held-out wording', knownIdx], ['new kinds', freshIdx]] as const) {
+    console.log(summary(`CV (held-out folds), ${label}`, heldOut, idx));
+    const def = grid.findIndex((g) => Object.entries(DEFAULTS_UNDER_TEST).every(([k, v]) => g[k] === v));
+    if (def >= 0) console.log(summary(`served defaults, ${label}`, picks[def]!, idx));
+  }
+  await c.close();
+  rmSync(dir, { recursive: true, force: true });
 }
 
 // ---- static world
