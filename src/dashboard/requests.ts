@@ -56,7 +56,8 @@ export function panelRequests(f: Filters): Record<PanelId, ApiRequest[]> {
 
 export function routeRequests(text: string, f: Pick<Filters, 'repo' | 'task_type'>): { recommend: ApiRequest; similar: ApiRequest } {
   return {
-    recommend: q('recommend', { text, repo: f.repo, task_type: f.task_type }),
+    // An analyst's look-up is never Thompson-sampled, whatever the server's --router-mode.
+    recommend: q('recommend', { text, repo: f.repo, task_type: f.task_type, mode: 'exploit' }),
     similar: q('similar', { text, repo: f.repo, limit: 10, threshold: 0.5 }),
   };
 }

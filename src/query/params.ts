@@ -17,8 +17,11 @@ export const SIMILAR_THRESHOLD = 0.44;
 const DECISION = {
   quality_target: num(0, 100).default(80),
   success_target: num(0, 1).default(0.8),
-  /** Similar executions searched; large so that the kernel and min_similarity, not a count, decide what is evidence. */
-  k: int(5, 1000).default(500),
+  /**
+   * Similar executions searched (default: bayes 500, legacy 50). Large for bayes so that the kernel
+   * and min_similarity decide what is evidence, not a count that cuts a task's own history short.
+   */
+  k: int(5, 1000).optional(),
   /** Past executions less similar than this are not evidence. */
   min_similarity: num(-1, 1).default(0.5),
   /** Executions (similar ones: their kernel weight) a level needs to be named the basis; legacy: per tier. */

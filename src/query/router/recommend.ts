@@ -9,6 +9,11 @@ import { bestSimilarity, credibleInterval, kernel, posteriorMean, posteriors, re
 
 const DAY_MS = 86_400_000;
 
+/** Similar executions searched by default: enough that no count cap truncates one task's history. */
+export const ROUTER_K = 500;
+/** The previous recommend searched 50; `strategy=legacy` keeps it. */
+export const LEGACY_K = 50;
+
 /** The parameters recommend takes (params.ts validates them). */
 export interface RecommendParams {
   text: string;
@@ -16,7 +21,8 @@ export interface RecommendParams {
   task_type?: string;
   quality_target: number;
   success_target: number;
-  k: number;
+  /** Similar executions searched; absent: ROUTER_K (legacy: LEGACY_K). */
+  k?: number;
   min_similarity: number;
   min_evidence: number;
   confidence: number;
