@@ -162,10 +162,17 @@ describe('dashboard in a real browser', { timeout: 600_000 }, () => {
     await waitReady(page);
 
     // Route a task: the tier the API recommends, its evidence, and links that filter the page.
+    const asked: string[] = [];
+    const onRequest = (q: { url(): string }) => void asked.push(q.url());
+    page.on('request', onRequest);
     await page.type('#route-text', TEXT);
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.getElementById('route')!.dataset.state === 'ready', { timeout: 60_000 });
+    page.off('request', onRequest);
+    // An analyst's look-up exploits, whatever the server's --router-mode.
+    const routed = asked.filter((u) => u.includes('/v1/query/recommend?'));
+    assert.ok(routed.length > 0 && routed.every((u) => new URL(u).searchParams.get('mode') === 'exploit'), `recommend asked with mode=exploit: ${routed.join(' ')}`);
     const rec = await api(base, `/v1/query/recommend?text=${encodeURIComponent(TEXT)}`);
     assert.ok(rec.answer.recommended_tier, 'synth data gives a recommendation');
     assert.equal(await page.$eval('#route [data-field="recommended_tier"]', (e) => JSON.parse((e as HTMLElement).dataset.value!)), rec.answer.recommended_tier);
