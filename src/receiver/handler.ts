@@ -34,17 +34,19 @@ async function commitConverted(c: ConvertedRequest, transport: string, deps: Exp
   deps.metrics.spansReceived.inc({ transport }, c.total);
   deps.metrics.spansNonExecution.inc(c.nonExecution);
   if (c.executions.length === 0 && c.rejected.length === 0 && c.feedback.length === 0 && c.genaiPending.length === 0) return {};
-  await deps.consumer.consume(c);
-  deps.metrics.spansAccepted.inc(c.executions.length);
+  const { refused = [] } = await deps.consumer.consume(c);
+  // Rows the database refused for good are kept in rejected_spans like validation rejects.
+  const rejected = refused.length ? [...c.rejected, ...refused] : c.rejected;
+  deps.metrics.spansAccepted.inc(c.executions.length - refused.filter((r) => r.attributes['orb.refused_executions'] !== undefined).length);
   if (c.genaiPending.length) {
     const agents = c.genaiPending.reduce((n, g) => n + (g.kind === 'agent' ? 1 : 0), 0);
     deps.metrics.genaiSpans.inc({ kind: 'agent' }, agents);
     deps.metrics.genaiSpans.inc({ kind: 'call' }, c.genaiPending.length - agents);
   }
   deps.metrics.feedback.inc({ source: 'otlp' }, c.feedback.length);
-  deps.metrics.spansRejected.inc(c.rejected.length);
-  if (c.rejected.length === 0) return {};
-  return { partialSuccess: { rejectedSpans: c.rejected.length, errorMessage: partialMessage(c.rejected, c.total) } };
+  deps.metrics.spansRejected.inc(rejected.length);
+  if (rejected.length === 0) return {};
+  return { partialSuccess: { rejectedSpans: rejected.length, errorMessage: partialMessage(rejected, c.total) } };
 }
 
 const tracer = trace.getTracer(SELF_SCOPE);
