@@ -18,6 +18,9 @@ interface Item {
 
 const KINDS: readonly Kind[] = ['executions', 'rejected', 'feedback', 'genaiPending'];
 
+/** Whether a refused row was an execution (it is not an accepted span). */
+export const isRefusedExecution = (r: RejectedSpan): boolean => r.attributes['orb.refused_executions'] !== undefined;
+
 export const emptyResult = (): CommitResult => ({ inserted: 0, duplicates: 0, rejectedStored: 0, feedbackStored: 0 });
 
 function add(a: CommitResult, b: CommitResult): CommitResult {

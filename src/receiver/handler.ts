@@ -2,6 +2,7 @@
 import type { RejectedSpan } from '../convert/rejected.js';
 import type { ConvertedRequest } from '../convert/span-to-record.js';
 import type { ExportTraceResponse } from '../convert/wire-types.js';
+import { isRefusedExecution } from '../pipeline/bisect.js';
 import type { BatchConsumer } from '../pipeline/consumer.js';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { IngestMetrics } from '../telemetry/metrics.js';
@@ -37,7 +38,7 @@ async function commitConverted(c: ConvertedRequest, transport: string, deps: Exp
   const { refused = [] } = await deps.consumer.consume(c);
   // Rows the database refused for good are kept in rejected_spans like validation rejects.
   const rejected = refused.length ? [...c.rejected, ...refused] : c.rejected;
-  deps.metrics.spansAccepted.inc(c.executions.length - refused.filter((r) => r.attributes['orb.refused_executions'] !== undefined).length);
+  deps.metrics.spansAccepted.inc(c.executions.length - refused.filter(isRefusedExecution).length);
   if (c.genaiPending.length) {
     const agents = c.genaiPending.reduce((n, g) => n + (g.kind === 'agent' ? 1 : 0), 0);
     deps.metrics.genaiSpans.inc({ kind: 'agent' }, agents);
