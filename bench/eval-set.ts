@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/paths.js';
 
 export const DEFAULT_EVAL_SET = process.env.ORB_EVAL_SET || join(PACKAGE_ROOT, 'bench', 'eval', 'similar-tasks.jsonl');
+/** The development set (36 groups): the router's world is built from it. */
+export const DEV_EVAL_SET = join(PACKAGE_ROOT, 'bench', 'eval', 'similar-tasks-dev.jsonl');
 /** The dev set (36 groups) then the public set, as the cross-validating benchmarks take them. */
-export const DEV_AND_PUBLIC_EVAL_SETS = `${join(PACKAGE_ROOT, 'bench', 'eval', 'similar-tasks-dev.jsonl')},${join(PACKAGE_ROOT, 'bench', 'eval', 'similar-tasks.jsonl')}`;
+export const DEV_AND_PUBLIC_EVAL_SETS = `${DEV_EVAL_SET},${join(PACKAGE_ROOT, 'bench', 'eval', 'similar-tasks.jsonl')}`;
 
 export interface EvalGroup {
   group: string;

@@ -1,4 +1,4 @@
-// npm run bench:routing [-- --tasks 600 --seed 1 --eval ../shared/eval/similar-tasks-dev.jsonl --params confidence=0.6 --only static,loop]
+// npm run bench:routing [-- --tasks 600 --seed 1 --params confidence=0.6 --only static,loop]
 //
 // The router in a closed loop against a running `orb-learn serve` (issue 11 §6). A world from the
 // dev set: each group is a kind of task with a true success rate per tier from one of four
@@ -21,7 +21,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { recordExecution } from '../src/emit/index.js';
 import { mulberry32 } from '../src/synth/generate.js';
-import { readEvalSet } from './eval-set.js';
+import { DEV_EVAL_SET, readEvalSet } from './eval-set.js';
 import { spawnServe, type ServeProcess } from '../test/helpers/process.js';
 import { tempDir } from '../test/helpers/server.js';
 
@@ -29,7 +29,7 @@ const { values } = parseArgs({
   options: {
     tasks: { type: 'string', default: '600' },
     seed: { type: 'string', default: '1' },
-    eval: { type: 'string', default: '../shared/eval/similar-tasks-dev.jsonl' },
+    eval: { type: 'string', default: DEV_EVAL_SET },
     'per-wording': { type: 'string', default: '24' },
     batch: { type: 'string', default: '10' },
     only: { type: 'string', default: '' },
