@@ -30,3 +30,14 @@ export class UnauthenticatedError extends Error {
 export class DeadlineError extends Error {
   override name = 'DeadlineError';
 }
+
+// DuckDB's refusals of a row's content: the same rows fail the same way on every retry. Anything
+// else (lock, I/O, out of memory, an invalidated database, interrupts) may pass later.
+const PERMANENT_STORE_ERROR = /constraint failed|Constraint Error|Conversion Error|Could not convert|Invalid Input Error|Out of Range Error|out of range for/i;
+
+/** Whether a store error is about the rows themselves (permanent) rather than the moment (transient). */
+export function isPermanentStoreError(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/invalidated|I\/O Error|IO Error|Out of Memory|lock|conflict|interrupt/i.test(message)) return false;
+  return PERMANENT_STORE_ERROR.test(message);
+}

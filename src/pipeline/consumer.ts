@@ -42,6 +42,8 @@ export interface CommitResult {
   duplicates: number;
   rejectedStored: number;
   feedbackStored: number;
+  /** This request's rows the database refused for good, kept in rejected_spans with its reason. */
+  refused?: readonly RejectedSpan[];
 }
 
 export interface BatchConsumer {

@@ -1,7 +1,9 @@
 // Group commit: concurrent requests share one transaction. A request is acknowledged only
 // when the transaction holding its rows has committed. The queue is bounded in rows; when
 // full, callers get a RetryableError (the collector retries) and memory stays bounded.
-import { RetryableError } from '../errors.js';
+import { InvalidInputError, isPermanentStoreError, RetryableError } from '../errors.js';
+import { commitBisecting, emptyResult } from './bisect.js';
+import type { RejectedSpan } from '../convert/rejected.js';
 import type { BatchConsumer, CommitBatch, CommitResult } from './consumer.js';
 
 /** Where a group goes: the store's writer, in one transaction. */
@@ -59,7 +61,7 @@ export class GroupCommitQueue implements BatchConsumer {
 
   consume(batch: CommitBatch): Promise<CommitResult> {
     const rows = sizeOf(batch);
-    if (rows === 0) return Promise.resolve({ inserted: 0, duplicates: 0, rejectedStored: 0, feedbackStored: 0 });
+    if (rows === 0) return Promise.resolve(emptyResult());
     if (this.closing) return Promise.reject(new RetryableError('orb-learn is shutting down', this.opts.retryAfterSeconds));
     // An empty queue admits any request, so one larger than the bound is not refused forever.
     if (this.pendingRows > 0 && this.pendingRows + rows > this.opts.maxQueueRows) {
@@ -121,17 +123,31 @@ export class GroupCommitQueue implements BatchConsumer {
     const pending = group.flatMap((p) => p.batch.genaiPending ?? []);
     if (pending.length > 0) batch.genaiPending = pending;
     const rows = group.reduce((n, p) => n + p.rows, 0);
-    const started = performance.now();
+    const commit = async (b: CommitBatch): Promise<CommitResult> => {
+      const started = performance.now();
+      const result = await this.sink.commit(b);
+      this.hooks.onCommit?.(b, (performance.now() - started) / 1000, result);
+      return result;
+    };
     try {
-      const result = await this.sink.commit(batch);
-      this.hooks.onCommit?.(batch, (performance.now() - started) / 1000, result);
-      // Per-request counts are not tracked inside a shared transaction; the group total is reported.
-      for (const p of group) p.resolve(result);
+      let result: CommitResult;
+      let refused: RejectedSpan[][] = [];
+      try {
+        result = await commit(batch);
+      } catch (err) {
+        // A row the database refuses for good would fail its whole group on every retry.
+        if (!isPermanentStoreError(err)) throw err;
+        ({ result, refused } = await commitBisecting(commit, group.map((p) => p.batch), err));
+      }
+      // Per-request counts are not tracked inside a shared transaction; the group total is reported,
+      // with each request's own refused rows.
+      group.forEach((p, i) => p.resolve(refused[i]?.length ? { ...result, refused: refused[i] } : result));
     } catch (err) {
-      const retryable = new RetryableError(`commit failed: ${(err as Error).message}`, this.opts.retryAfterSeconds, {
-        cause: err,
-      });
-      for (const p of group) p.reject(retryable);
+      const message = `commit failed: ${(err as Error).message}`;
+      const failure = isPermanentStoreError(err)
+        ? new InvalidInputError(message, { cause: err })
+        : new RetryableError(message, this.opts.retryAfterSeconds, { cause: err });
+      for (const p of group) p.reject(failure);
     } finally {
       this.lastActive = performance.now();
       this.pendingRows -= rows;

@@ -2,6 +2,7 @@
 import type { RejectedSpan } from '../convert/rejected.js';
 import type { ConvertedRequest } from '../convert/span-to-record.js';
 import type { ExportTraceResponse } from '../convert/wire-types.js';
+import { isRefusedExecution } from '../pipeline/bisect.js';
 import type { BatchConsumer } from '../pipeline/consumer.js';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { IngestMetrics } from '../telemetry/metrics.js';
@@ -34,17 +35,19 @@ async function commitConverted(c: ConvertedRequest, transport: string, deps: Exp
   deps.metrics.spansReceived.inc({ transport }, c.total);
   deps.metrics.spansNonExecution.inc(c.nonExecution);
   if (c.executions.length === 0 && c.rejected.length === 0 && c.feedback.length === 0 && c.genaiPending.length === 0) return {};
-  await deps.consumer.consume(c);
-  deps.metrics.spansAccepted.inc(c.executions.length);
+  const { refused = [] } = await deps.consumer.consume(c);
+  // Rows the database refused for good are kept in rejected_spans like validation rejects.
+  const rejected = refused.length ? [...c.rejected, ...refused] : c.rejected;
+  deps.metrics.spansAccepted.inc(c.executions.length - refused.filter(isRefusedExecution).length);
   if (c.genaiPending.length) {
     const agents = c.genaiPending.reduce((n, g) => n + (g.kind === 'agent' ? 1 : 0), 0);
     deps.metrics.genaiSpans.inc({ kind: 'agent' }, agents);
     deps.metrics.genaiSpans.inc({ kind: 'call' }, c.genaiPending.length - agents);
   }
   deps.metrics.feedback.inc({ source: 'otlp' }, c.feedback.length);
-  deps.metrics.spansRejected.inc(c.rejected.length);
-  if (c.rejected.length === 0) return {};
-  return { partialSuccess: { rejectedSpans: c.rejected.length, errorMessage: partialMessage(c.rejected, c.total) } };
+  deps.metrics.spansRejected.inc(rejected.length);
+  if (rejected.length === 0) return {};
+  return { partialSuccess: { rejectedSpans: rejected.length, errorMessage: partialMessage(rejected, c.total) } };
 }
 
 const tracer = trace.getTracer(SELF_SCOPE);
