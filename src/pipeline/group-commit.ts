@@ -22,6 +22,8 @@ export interface GroupCommitOptions {
 export interface GroupCommitHooks {
   onCommit?(batch: CommitBatch, seconds: number, result: CommitResult): void;
   onDepth?(rows: number): void;
+  /** A commit failed (its requests are refused as retryable): the store may have been invalidated by it. */
+  onCommitError?(err: unknown): void;
 }
 
 interface Pending {
@@ -128,6 +130,7 @@ export class GroupCommitQueue implements BatchConsumer {
       // Per-request counts are not tracked inside a shared transaction; the group total is reported.
       for (const p of group) p.resolve(result);
     } catch (err) {
+      this.hooks.onCommitError?.(err);
       const retryable = new RetryableError(`commit failed: ${(err as Error).message}`, this.opts.retryAfterSeconds, {
         cause: err,
       });

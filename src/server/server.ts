@@ -132,6 +132,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         if (batch.rejected.length) rejections.note(batch.rejected);
       },
       onDepth: (rows) => metrics.queueDepth.set(rows),
+      onCommitError: (err) => store.noteError(err),
     },
   );
   const settler = new GenAiSettler(

@@ -82,6 +82,11 @@ export class Store {
    * Whether the instance still runs statements. An invalidated one (a failed checkpoint) never does again:
    * only reopening the file, which replays the WAL, brings back what was acknowledged.
    */
+  /** Keeps the first fatal error a caller saw (the failed checkpoint itself), the reason the probes give. */
+  noteError(err: unknown): void {
+    this.faults.note(err);
+  }
+
   async health(): Promise<StoreHealth> {
     this.probeConn ??= await this.instance.connect();
     return this.faults.check(this.probeConn);
