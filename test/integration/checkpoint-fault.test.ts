@@ -66,6 +66,43 @@ const storedIds = async (db: string) => new Set((await readFile(db, 'SELECT task
 
 const serveArgs = (db: string) => ['--db', db, '--db-checkpoint-threshold', '16KB', '--batch-max-wait-ms', '5', '--snapshot-interval', '0'];
 
+/** Root ignores permission bits, and a file system with files open for writing cannot be remounted read-only: the server runs as nobody in a folder that turns read-only. */
+const NOBODY = { uid: 65534, gid: 65534 };
+
+/** Exports until /readyz turns 503; the acknowledged ids go into `acked`. Returns the readyz body. */
+async function ingestUntilInvalidated(srv: ServeProcess, acked: string[]): Promise<{ fault: Record<string, string>; refused: number }> {
+  let refused = 0;
+  const fault = await waitFor('the database to be invalidated', async () => {
+    const ids = await exportBatch(srv);
+    if (ids) acked.push(...ids);
+    else refused++;
+    const r = await probe(srv, '/readyz');
+    return r.status === 503 ? r.body : null;
+  });
+  return { fault, refused };
+}
+
+/** The probes while invalidated: both 503, and nothing more is acknowledged. */
+async function assertOutage(srv: ServeProcess, fault: Record<string, string>, cause: RegExp): Promise<void> {
+  assert.match(fault.reason!, cause);
+  assert.match(fault.recovery!, /restart/);
+  assert.equal((await probe(srv, '/healthz')).status, 503, 'liveness fails: this process cannot recover, an orchestrator must restart it');
+  assert.equal(await exportBatch(srv, 5), null, 'an export to an invalidated store is not acknowledged');
+}
+
+/** After the cause is gone: a restart is ready, takes exports, and the file holds every acknowledged one. */
+async function assertRecovers(db: string, acked: string[], user: typeof NOBODY | null = null): Promise<number> {
+  const srv = await spawnServe(serveArgs(db), {}, user);
+  assert.equal((await probe(srv, '/readyz')).status, 200, 'ready again after the restart');
+  assert.equal((await probe(srv, '/healthz')).status, 200);
+  acked.push(...(await waitFor('an export after recovery', () => exportBatch(srv)))!);
+  await stop(srv);
+  const stored = await storedIds(db);
+  const missing = acked.filter((id) => !stored.has(id));
+  assert.deepEqual(missing, [], `${missing.length} of ${acked.length} acknowledged executions lost`);
+  return stored.size;
+}
+
 /** Stops a server whose store may be invalidated: SIGTERM, and SIGKILL if it does not go (kill -9 loses nothing acknowledged). */
 async function stop(srv: ServeProcess): Promise<void> {
   srv.child.kill('SIGTERM');
@@ -94,39 +131,20 @@ describe('a failed checkpoint', () => {
   it('on a full disk: probes answer 503 with the reason; after space returns a restart recovers every acknowledged export', async (t) => {
     const db = join(dir, 'full.duckdb');
     const acked: string[] = [];
-    let srv = await spawnServe(serveArgs(db));
+    const srv = await spawnServe(serveArgs(db));
     for (let i = 0; i < 3; i++) acked.push(...(await exportBatch(srv))!);
     assert.equal((await probe(srv, '/readyz')).status, 200);
 
     // Full, then a little room: WAL appends still fit, the checkpoint's new blocks do not.
     const fillers = fill(dir);
     for (const f of fillers.slice(-3)) rmSync(f);
-    let refused = 0;
-    const fault = await waitFor('the database to be invalidated', async () => {
-      const ids = await exportBatch(srv);
-      if (ids) acked.push(...ids);
-      else refused++;
-      const r = await probe(srv, '/readyz');
-      return r.status === 503 ? r.body : null;
-    });
+    const { fault, refused } = await ingestUntilInvalidated(srv, acked);
     t.diagnostic(`readyz: ${JSON.stringify(fault)}; acknowledged ${acked.length}, refused exports ${refused}`);
-    assert.match(fault.reason!, /invalidated|No space left on device/i);
-    assert.match(fault.recovery!, /restart/);
-    const health = await probe(srv, '/healthz');
-    assert.equal(health.status, 503, 'liveness fails: this process cannot recover, an orchestrator must restart it');
-    // Every write is refused while invalidated: nothing more is acknowledged.
-    assert.equal(await exportBatch(srv, 5), null, 'an export to an invalidated store is not acknowledged');
+    await assertOutage(srv, fault, /invalidated|No space left on device/i);
 
     await stop(srv);
     for (const f of fillers) rmSync(f, { force: true });
-    srv = await spawnServe(serveArgs(db));
-    assert.equal((await probe(srv, '/readyz')).status, 200, 'ready again after the restart');
-    assert.equal((await probe(srv, '/healthz')).status, 200);
-    acked.push(...(await waitFor('an export after recovery', () => exportBatch(srv)))!);
-    await stop(srv);
-    const stored = await storedIds(db);
-    const missing = acked.filter((id) => !stored.has(id));
-    assert.deepEqual(missing, [], `${missing.length} of ${acked.length} acknowledged executions lost`);
-    t.diagnostic(`acknowledged ${acked.length}; stored ${stored.size}`);
+    const stored = await assertRecovers(db, acked);
+    t.diagnostic(`acknowledged ${acked.length}; stored ${stored}`);
   });
 });
