@@ -24,6 +24,8 @@ export interface GroupCommitOptions {
 export interface GroupCommitHooks {
   onCommit?(batch: CommitBatch, seconds: number, result: CommitResult): void;
   onDepth?(rows: number): void;
+  /** A commit failed (its requests are refused as retryable): the store may have been invalidated by it. */
+  onCommitError?(err: unknown): void;
 }
 
 interface Pending {
@@ -143,6 +145,7 @@ export class GroupCommitQueue implements BatchConsumer {
       // with each request's own refused rows.
       group.forEach((p, i) => p.resolve(refused[i]?.length ? { ...result, refused: refused[i] } : result));
     } catch (err) {
+      this.hooks.onCommitError?.(err);
       const message = `commit failed: ${(err as Error).message}`;
       const failure = isPermanentStoreError(err)
         ? new InvalidInputError(message, { cause: err })

@@ -19,6 +19,7 @@ import { HttpReceiver, readBody, TRACES_PATH, tracesRoute } from '../receiver/ht
 import { InvalidInputError } from '../errors.js';
 import { feedbackFromInput } from '../pipeline/feedback-input.js';
 import { policyRoutes } from './policy-routes.js';
+import { StoreProbes } from './probes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { inlineDecoder } from '../receiver/decode.js';
 import { DecodePool } from '../receiver/decode-pool.js';
@@ -131,6 +132,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         if (batch.rejected.length) rejections.note(batch.rejected);
       },
       onDepth: (rows) => metrics.queueDepth.set(rows),
+      onCommitError: (err) => store.noteError(err),
     },
   );
   const settler = new GenAiSettler(
@@ -155,6 +157,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const pool = config.decodeThreads > 0 ? new DecodePool(config.decodeThreads, log) : null;
   const deps: ExportDeps = { consumer: queue, metrics, decode: pool ? pool.decode : inlineDecoder, forward };
   let ready = false;
+  const probes = new StoreProbes(store, log);
 
   const http = new HttpReceiver(
     {
@@ -169,8 +172,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log,
   )
     .route('POST', TRACES_PATH, tracesRoute(deps, config.maxMessageBytes))
-    .route('GET', '/healthz', async () => text(200, 'ok\n'))
-    .route('GET', '/readyz', async () => (ready ? text(200, 'ready\n') : text(503, 'not ready\n')))
+    .route('GET', '/healthz', () => probes.healthz())
+    .route('GET', '/readyz', () => probes.readyz(ready))
     .route('GET', '/metrics', async () => text(200, await metrics.registry.metrics(), metrics.registry.contentType))
     .route('GET', '/v1/embeddings', async () => json(embedding ? 200 : 503, embedding ? await embedding.indexer.coverage() : { error: 'embedding is not running' }))
     .route('POST', '/v1/embeddings/reembed', async () => {
@@ -255,6 +258,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         });
   const self = config.telemetryEndpoint ? startSelfTelemetry(config.telemetryEndpoint, metrics.registry, { host: grpcAddr.host, port: grpc.port }, config.telemetryIntervalMs) : null;
   ready = true;
+  probes.start();
   settler.start();
   tls?.watch(config.tlsReloadIntervalMs);
   snapshot.start();
@@ -286,6 +290,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     stop() {
       stopping ??= (async () => {
         ready = false;
+        probes.stop();
         log.info('stopping: refusing new requests, finishing in-flight ones');
         await Promise.all([grpc.stop(config.shutdownGraceMs), http.stop(config.shutdownGraceMs)]);
         tls?.stop();

@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { FaultWatch, type StoreHealth } from './fault.js';
 import { migrate, schemaVersion } from './migrations.js';
 import { sqlString } from './sql.js';
 import { ExecutionWriter } from './writer.js';
@@ -45,6 +46,8 @@ async function confine(conn: DuckDBConnection, access: { directories: string[]; 
 
 export class Store {
   private closed = false;
+  private readonly faults = new FaultWatch();
+  private probeConn: DuckDBConnection | null = null;
 
   private constructor(
     readonly path: string,
@@ -75,9 +78,32 @@ export class Store {
     return this.instance.connect();
   }
 
+  /**
+   * Whether the instance still runs statements. An invalidated one (a failed checkpoint) never does again:
+   * only reopening the file, which replays the WAL, brings back what was acknowledged.
+   */
+  /** Keeps the first fatal error a caller saw (the failed checkpoint itself), the reason the probes give. */
+  noteError(err: unknown): void {
+    this.faults.note(err);
+  }
+
+  async health(): Promise<StoreHealth> {
+    this.probeConn ??= await this.instance.connect();
+    return this.faults.check(this.probeConn);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const healthy = (await this.health().catch(() => ({ ok: true }))).ok;
+    this.probeConn?.closeSync();
+    if (!healthy) {
+      // Nothing more can be written or checkpointed; the WAL on disk holds what was acknowledged.
+      this.writer.close();
+      this.writeConn.closeSync();
+      this.instance.closeSync();
+      return;
+    }
     await this.writer.flushSummaries();
     this.writer.close();
     await this.writeConn.run('CHECKPOINT');

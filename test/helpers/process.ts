@@ -12,13 +12,15 @@ export interface ServeProcess {
   output(): string;
 }
 
-export function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
+/** `user` runs the server as another user (root ignores permission bits, so a read-only folder needs one). */
+export function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, user: { uid: number; gid: number } | null = null): Promise<ServeProcess> {
   // ORB_SERVE_NODE_ARGS: node flags for the server only (e.g. --cpu-prof when profiling a benchmark).
   const nodeArgs = process.env.ORB_SERVE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args], {
     // Embedding is off unless a test asks for it: it needs a model.
     env: { ...process.env, ORB_EMBED: 'false', ORB_ARCHIVE_OLDER_THAN: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...user,
   });
   let out = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
