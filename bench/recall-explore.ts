@@ -1,6 +1,23 @@
-// node dist/bench/recall-explore.js: trying ideas for similar's ranking, cross-validated over dev groups in both worlds.
+// npm run bench:recall-explore [-- --eval DEV,PUBLIC]
+// Ideas for similar's ranking beyond recall-cv's grid, each cross-validated over dev groups in
+// BOTH worlds (new wording, and included: every text in the history, its own row dropped), with
+// the public set's figure at the new-wording world's best w (reported, never chosen on). Queries
+// are bare descriptions; vectors float (the served int8 codes differ in the third decimal).
+//   vectors: raw ("type: description", what ships); description only; the mean of the two;
+//     centered on the mean of a background corpus (3,000 distinct `orb-learn synth` task
+//     contents, no eval text) or on the history's own mean (transductive: the served index would
+//     have to re-center as the store grows); "all-but-the-top" (centered on the background, its top
+//     1-3 principal components removed); centered + Rocchio pseudo-relevance feedback
+//     (q + 0.5·mean of the top 3 rows' vectors).
+//   lexical: BM25 k1 1.2 b 0.75 with Porter2 (PORTER2_ANALYZER); + the domain lexicon (what
+//     ships); + the lexicon without the 3 classes whose words the lexicon's author had read in dev
+//     texts before writing it (image, duplicate, notification); k1 0.9 b 0.4; k1 2; + stem bigrams.
+//   fusion: (1 − w)·cos + w·BM25/BM25(q, q) (shipped); the same over the best row's BM25; z-scores
+//     of both over the query's candidates, (1 − w)·z(cos) + w·z(BM25).
+// Then a paired bootstrap over dev groups (5,000 resamples) of the CV difference of each idea.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { groupTaskType, readEvalSet, DEV_AND_PUBLIC_EVAL_SETS, type EvalSet } from './eval-set.js';
 import { OnnxEmbedder } from '../src/embed/embedder.js';
 import { readModelDir } from '../src/embed/model.js';
@@ -180,9 +197,10 @@ async function scoreSet(set: EvalSet, world: string) {
   return { hits, k } as Scored;
 }
 
-const [devFile, pubFile] = DEV_AND_PUBLIC_EVAL_SETS.split(',');
+const { values } = parseArgs({ options: { eval: { type: 'string', default: DEV_AND_PUBLIC_EVAL_SETS } } });
+const [devFile, pubFile] = values.eval.split(',');
 const dev = readEvalSet(devFile!);
-const pub = readEvalSet(pubFile!);
+const pub = readEvalSet(pubFile ?? devFile!);
 const FOLDS = 6;
 const gi = new Map(dev.groups.map((g, i) => [g.group, i]));
 const foldOf = dev.items.map((it) => Math.floor((gi.get(it.group)! * FOLDS) / dev.groups.length));
