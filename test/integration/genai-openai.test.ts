@@ -12,8 +12,9 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { deriveTaskId } from '../../src/convert/task-id.js';
-import { eventually, startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { eventually } from '../helpers/fake-openai.js';
+import { startGenAIRig, type GenAIRig } from '../helpers/genai-rig.js';
+import type { TestServer } from '../helpers/server.js';
 import { exportOk, makeExporter, shutdownExporter } from '../helpers/spans.js';
 
 const memory = new InMemorySpanExporter();
@@ -37,19 +38,16 @@ interface Run {
 }
 
 describe('GenAI runs from @opentelemetry/instrumentation-openai', () => {
+  let rig: GenAIRig;
   let srv: TestServer;
-  let fake: FakeOpenAI;
-  let client: InstanceType<typeof OpenAI>;
+  let client: GenAIRig['client'];
 
   before(async () => {
-    fake = await startFakeOpenAI();
-    client = new OpenAI({ apiKey: 'sk-test', baseURL: fake.baseURL, maxRetries: 0 });
-    srv = await startTestServer({ logLevel: process.env.ORB_TEST_LOG ?? 'silent', genaiSettleMs: 300, genaiOrphanTtlMs: 1500, summaryIntervalMs: 0 });
+    rig = await startGenAIRig(OpenAI, provider, { genaiOrphanTtlMs: 1500 });
+    ({ srv, client } = rig);
   });
   after(async () => {
-    await srv?.close();
-    await fake?.close();
-    await provider.shutdown();
+    await rig?.close();
   });
 
   /** An agent invocation as the GenAI conventions set it up, with the chats it makes inside. */

@@ -12,8 +12,9 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { deriveTaskId } from '../../src/convert/task-id.js';
-import { eventually, startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
-import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { eventually } from '../helpers/fake-openai.js';
+import { startGenAIRig, type GenAIRig } from '../helpers/genai-rig.js';
+import { tempDir, type TestServer } from '../helpers/server.js';
 import { writeTinyModel } from '../helpers/tiny-model.js';
 import { exportOk, makeExporter, shutdownExporter } from '../helpers/spans.js';
 
@@ -28,20 +29,17 @@ const { default: OpenAI } = createRequire(import.meta.url)('openai') as typeof i
 const tracer = trace.getTracer('ledger-agents', '1.0.0');
 
 describe('GenAI runs from @arizeai/openinference-instrumentation-openai', () => {
+  let rig: GenAIRig;
   let srv: TestServer;
-  let fake: FakeOpenAI;
-  let client: InstanceType<typeof OpenAI>;
+  let client: GenAIRig['client'];
 
   before(async () => {
-    fake = await startFakeOpenAI();
-    client = new OpenAI({ apiKey: 'sk-test', baseURL: fake.baseURL, maxRetries: 0 });
     // Embedding on (a tiny generated model): similar and recommend must find these runs.
-    srv = await startTestServer({ logLevel: process.env.ORB_TEST_LOG ?? 'silent', genaiSettleMs: 300, summaryIntervalMs: 0, embed: true, modelDir: writeTinyModel(tempDir('orb-tiny-')) });
+    rig = await startGenAIRig(OpenAI, provider, { embed: true, modelDir: writeTinyModel(tempDir('orb-tiny-')) });
+    ({ srv, client } = rig);
   });
   after(async () => {
-    await srv?.close();
-    await fake?.close();
-    await provider.shutdown();
+    await rig?.close();
   });
 
   async function agentRun(task: string, models: string[], attrs: Record<string, string | number> = {}) {
