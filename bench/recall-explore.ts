@@ -3,7 +3,9 @@
 // BOTH worlds (new wording, and included: every text in the history, its own row dropped), with
 // the public set's figure at the new-wording world's best w (reported, never chosen on). Queries
 // are bare descriptions; vectors float (the served int8 codes differ in the third decimal).
-//   vectors: raw ("type: description", what ships); description only; the mean of the two;
+//   vectors: raw ("type: description", what ships); the embedded texts (queries and stored) with
+//     each lexicon word replaced by its class's first word; the query prefixed "task: " (a neutral
+//     type, shaped like the stored contents); description only; the mean of the two;
 //     centered on the mean of a background corpus (3,000 distinct `orb-learn synth` task
 //     contents, no eval text) or on the history's own mean (transductive: the served index would
 //     have to re-center as the store grows); "all-but-the-top" (centered on the background, its top
@@ -101,8 +103,8 @@ const toks = (text: string, l: Lex) => {
   return l.bigrams ? [...t, ...t.slice(1).map((x, i) => `${t[i]}0${x}`)] : t;
 };
 
-type Vec = 'raw' | 'desc-only' | 'mean2' | 'center-bg' | 'center-hist' | 'abtt-bg-1' | 'abtt-bg-2' | 'abtt-bg-3' | 'center-bg+prf';
-const VECS: Vec[] = ['raw', 'desc-only', 'mean2', 'center-bg', 'center-hist', 'abtt-bg-1', 'abtt-bg-2', 'abtt-bg-3', 'center-bg+prf'];
+type Vec = 'raw' | 'lexicon words rewritten' | 'query "task: "' | 'desc-only' | 'mean2' | 'center-bg' | 'center-hist' | 'abtt-bg-1' | 'abtt-bg-2' | 'abtt-bg-3' | 'center-bg+prf';
+const VECS: Vec[] = ['raw', 'lexicon words rewritten', 'query "task: "', 'desc-only', 'mean2', 'center-bg', 'center-hist', 'abtt-bg-1', 'abtt-bg-2', 'abtt-bg-3', 'center-bg+prf'];
 type Fusion = 'linear/norm' | 'z' | 'linear/max';
 const FUSIONS: Fusion[] = ['linear/norm', 'z', 'linear/max'];
 const WEIGHTS = Array.from({ length: 21 }, (_, i) => i / 20);
@@ -116,6 +118,13 @@ async function scoreSet(set: EvalSet, world: string) {
   const { items, groups } = set;
   const k = items.map((it) => groups.find((g) => g.group === it.group)!.texts.length - 1);
   const q = await emb(items.map((i) => i.text));
+  // The embedded texts with every lexicon word (as written) replaced by its class's first word ("db" → "database").
+  const headOf = new Map(LEXICON.flatMap((cls) => cls.map((w) => [w.replace(/^=/, ''), cls[0]!.replace(/^=/, '')] as [string, string])));
+  const rewrite = (t: string) => t.replace(/[\p{L}\p{N}]+/gu, (w) => headOf.get(w.toLowerCase()) ?? w);
+  const qCanon = await emb(items.map((i) => rewrite(i.text)));
+  const dCanon = await emb(items.map((i) => `${groupTaskType(i.group)}: ${rewrite(i.text)}`));
+  // A query knows no task type: prefixed with a neutral one, so that it is shaped like the stored contents.
+  const qTask = await emb(items.map((i) => `task: ${i.text}`));
   const dTyped = await emb(items.map((i) => `${groupTaskType(i.group)}: ${i.text}`));
   const dDesc = q;
   const position = items.map((it) => groups.find((g) => g.group === it.group)!.texts.indexOf(it.text));
@@ -127,6 +136,8 @@ async function scoreSet(set: EvalSet, world: string) {
     const histMean = mean(hist.map((j) => dTyped[j]!));
     const T: Record<Vec, ((v: Float32Array) => Float64Array) | null> = {
       raw: transform(null, []),
+      'query "task: "': transform(null, []),
+      'lexicon words rewritten': transform(null, []),
       'desc-only': transform(null, []),
       mean2: null,
       'center-bg': transform(bgMean, []),
@@ -154,8 +165,8 @@ async function scoreSet(set: EvalSet, world: string) {
         qv = (i) => t(q[i]!);
       } else {
         const t = T[vn]!;
-        docs = hist.map((j) => t((vn === 'desc-only' ? dDesc : dTyped)[j]!));
-        qv = (i) => t(q[i]!);
+        docs = hist.map((j) => t((vn === 'desc-only' ? dDesc : vn === 'lexicon words rewritten' ? dCanon : dTyped)[j]!));
+        qv = (i) => t((vn === 'query "task: "' ? qTask : vn === 'lexicon words rewritten' ? qCanon : q)[i]!);
       }
       for (const i of asks) {
         let qq = qv(i);
@@ -290,6 +301,9 @@ function compare(a: readonly [number, number], b: readonly [number, number], lab
 console.log('\npaired bootstrap over dev groups, 95% intervals:');
 compare(cand('raw', 'bm25+lexicon', 'linear/norm'), cand('raw', 'bm25', 'linear/norm'), 'lexicon vs none (raw vectors, linear/norm)');
 compare(cand('raw', 'bm25+lexicon-unseen', 'linear/norm'), cand('raw', 'bm25', 'linear/norm'), 'lexicon without the 3 classes vs none');
+compare(cand('lexicon words rewritten', 'bm25+lexicon', 'linear/norm'), cand('raw', 'bm25+lexicon', 'linear/norm'), 'embedded text with lexicon words rewritten vs as written (lexicon)');
+compare(cand('lexicon words rewritten', 'bm25', 'linear/norm'), cand('raw', 'bm25', 'linear/norm'), 'embedded text with lexicon words rewritten vs as written (no lexicon in BM25)');
+compare(cand('query "task: "', 'bm25+lexicon', 'linear/norm'), cand('raw', 'bm25+lexicon', 'linear/norm'), 'query prefixed "task: " vs bare (lexicon)');
 compare(cand('abtt-bg-2', 'bm25+lexicon', 'linear/norm'), cand('raw', 'bm25+lexicon', 'linear/norm'), 'abtt-bg-2 vs raw (lexicon)');
 compare(cand('center-bg', 'bm25+lexicon', 'linear/norm'), cand('raw', 'bm25+lexicon', 'linear/norm'), 'center-bg vs raw (lexicon)');
 compare(cand('center-hist', 'bm25+lexicon', 'linear/norm'), cand('raw', 'bm25+lexicon', 'linear/norm'), 'center-hist vs raw (lexicon)');
