@@ -6,6 +6,7 @@
 // usearch computes it; lexical scores from the shipped LexicalIndex. Candidates:
 //   embedded content: what a stored vector is of (the query is the bare description);
 //   analyzer: Porter (`stemmer`) or Porter2 (`wink-porter2-stemmer`), `stopword`'s English list;
+//     Porter2 then the domain lexicon (src/query/lexicon.ts: auth = authentication, db = database, ...);
 //   WordNet expansion: query words' synonyms (first sense) added at weight a (0 = none);
 //   fusion: linear, (1 − w)·cosine + w·BM25/max BM25 or w·BM25/BM25(query as a doc) (self-normalized,
 //   shipped); or reciprocal rank, (1 − w)/(k + rank_cos)
@@ -25,7 +26,7 @@ import { OnnxEmbedder } from '../src/embed/embedder.js';
 import { readModelDir } from '../src/embed/model.js';
 import { buildOfflineModel } from '../src/embed/offline/index.js';
 import { quantize } from '../src/embed/quantize.js';
-import { DEFAULT_ANALYZER, LexicalIndex, tokenize, type Analyzer } from '../src/query/lexical-index.js';
+import { DEFAULT_ANALYZER, LexicalIndex, PORTER2_ANALYZER, tokenize, type Analyzer } from '../src/query/lexical-index.js';
 import { WordNet } from './wordnet.js';
 
 const { values } = parseArgs({
@@ -49,7 +50,8 @@ const CONTENTS: [string, (text: string, type: string) => string][] = [
 ];
 const ANALYZERS: [string, Analyzer][] = [
   ['porter', { stopwords: DEFAULT_ANALYZER.stopwords, stem: (w) => (/\d/.test(w) ? w : porter(w)) }],
-  ['porter2', DEFAULT_ANALYZER],
+  ['porter2', PORTER2_ANALYZER],
+  ['porter2 + lexicon', DEFAULT_ANALYZER],
 ];
 const EXPANSION = [0, 0.25, 0.5];
 const WEIGHTS = Array.from({ length: 21 }, (_, i) => i / 20);

@@ -36,7 +36,7 @@ const QUICK = {
   dashboard: ['--rows', '20000', '--loads', '3', '--runs', '3'],
 };
 /** Benchmarks that read the similar-task set (--eval): required by these, optional for the others. */
-const NEEDS_EVAL = new Set(['recall', 'recall-model', 'recall-hybrid', 'recall-cv', 'routing']);
+const NEEDS_EVAL = new Set(['recall', 'recall-model', 'recall-hybrid', 'recall-cv', 'recall-explore', 'routing']);
 const TAKES_EVAL = new Set([...NEEDS_EVAL, 'embed', 'query', 'dashboard']);
 
 const list = (s) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);

@@ -5,6 +5,7 @@
 // only added, never removed, like the vector index: archived rows stay until the next restart.
 import porter2 from 'wink-porter2-stemmer';
 import stopwords from 'stopword';
+import { LEXICON, withLexicon } from './lexicon.js';
 
 /** How text becomes terms: which words are dropped, and how a word is reduced to its stem. */
 export interface Analyzer {
@@ -25,7 +26,14 @@ export function stem(word: string): string {
   return /\d/.test(word) ? word : porter2(word);
 }
 
-export const DEFAULT_ANALYZER: Analyzer = { stopwords: STOPWORDS, stem };
+/** Porter2 and the stopword list alone, without the lexicon. */
+export const PORTER2_ANALYZER: Analyzer = { stopwords: STOPWORDS, stem };
+
+/**
+ * What the index uses: Porter2, the stopword list, then the domain lexicon's classes (auth and
+ * authentication are one term). The lexicon was kept by cross-validation (docs/hybrid-ranking.md).
+ */
+export const DEFAULT_ANALYZER: Analyzer = withLexicon(PORTER2_ANALYZER, LEXICON);
 
 /**
  * The weight w of BM25 in the hybrid score (1 − w)·cosine + w·BM25/norm (LexicalQuery.norm):

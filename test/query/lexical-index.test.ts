@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_ANALYZER, LexicalIndex, stem, tokenize } from '../../src/query/lexical-index.js';
+import { DEFAULT_ANALYZER, LexicalIndex, PORTER2_ANALYZER, stem, tokenize } from '../../src/query/lexical-index.js';
+import { LEXICON, withLexicon } from '../../src/query/lexicon.js';
 import { VectorIndex, type SearchOptions } from '../../src/query/vector-index.js';
 import { mulberry32 } from '../../src/synth/generate.js';
 
 describe('tokenizer and stemmer', () => {
   it('lowercases, splits on anything but letters and digits, drops stopwords and single letters', () => {
-    assert.deepEqual(tokenize('Fix the flaky CI tests: retrying failed jobs, N+1 queries in élan café!'), ['fix', 'flaki', 'ci', 'test', 'retri', 'fail', 'job', 'queri', 'élan', 'café']);
-    assert.deepEqual(tokenize('  -- '), []);
-    assert.deepEqual(tokenize('OAuth2 v1.2'), ['oauth2', 'v1']);
+    const p2 = (text: string) => tokenize(text, PORTER2_ANALYZER);
+    assert.deepEqual(p2('Fix the flaky CI tests: retrying failed jobs, N+1 queries in élan café!'), ['fix', 'flaki', 'ci', 'test', 'retri', 'fail', 'job', 'queri', 'élan', 'café']);
+    assert.deepEqual(p2('  -- '), []);
+    assert.deepEqual(p2('OAuth2 v1.2'), ['oauth2', 'v1']);
+    // The default analyzer adds the lexicon on top: failed → broken (the class of failing, failure).
+    assert.deepEqual(tokenize('Fix the flaky CI tests: retrying failed jobs, N+1 queries in élan café!'), ['fix', 'flaki', 'ci', 'test', 'retri', 'broken', 'job', 'queri', 'élan', 'café']);
   });
 
   it("drops the stopword package's English function words, and keeps task verbs", () => {
@@ -30,6 +34,56 @@ describe('tokenizer and stemmer', () => {
     same(['deliver', 'delivered', 'delivering']);
     for (const [w, s] of Object.entries({ falling: 'fall', passed: 'pass', status: 'status', http2: 'http2', v1: 'v1', thumbnails: 'thumbnail', throttling: 'throttl' }))
       assert.equal(stem(w), s, w);
+  });
+});
+
+describe('the domain lexicon', () => {
+  it('maps every word of a class, in any inflection, to one term', () => {
+    const term = (text: string) => tokenize(text);
+    for (const t of ['auth', 'authentication', 'authenticate', 'authenticating', 'login', 'logins', 'SSO']) assert.deepEqual(term(t), ['authent'], t);
+    for (const t of ['db', 'DB', 'database', 'databases']) assert.deepEqual(term(t), ['databas'], t);
+    for (const t of ['deps', 'dependency', 'dependencies']) assert.deepEqual(term(t), ['depend'], t);
+    for (const t of ['config', 'configuration', 'settings', 'setting']) assert.deepEqual(term(t), ['configur'], t);
+    for (const t of ['test', 'tests', 'testing', 'spec', 'specs']) assert.deepEqual(term(t), ['test'], t);
+    for (const t of ['k8s', 'kubernetes', 'kube']) assert.deepEqual(term(t), ['kubernet'], t);
+    // "e-mail" is split in two; "mail" is in the class, the single letter is dropped.
+    assert.deepEqual(term('e-mail the admins'), ['email', 'administr']);
+    // Words outside the lexicon keep their Porter2 stem, also where it is a lexicon word's stem:
+    // "=settings" is mapped in that form only, so "set" (its stem) stays itself.
+    assert.deepEqual(term('refactoring middleware'), ['refactor', 'middlewar']);
+    for (const [mapped, unmapped, alone] of [['settings', 'set', 'set'], ['customers', 'custom', 'custom'], ['production', 'product', 'product'], ['paging', 'pages', 'page'], ['containers', 'contains', 'contain'], ['authorization', 'author', 'author']] as const) {
+      assert.notDeepEqual(term(mapped), [alone], mapped);
+      assert.deepEqual(term(unmapped), [alone], unmapped);
+    }
+    assert.deepEqual(term('customers users'), ['user', 'user']);
+  });
+
+  it('holds no stopword and no stem in two classes, and every class word reaches its class', () => {
+    for (const cls of LEXICON) {
+      const head = PORTER2_ANALYZER.stem(cls[0]!.replace(/^=/, ''));
+      for (const w of cls) {
+        const word = w.replace(/^=/, '');
+        assert.ok(!PORTER2_ANALYZER.stopwords.has(word), word);
+        assert.deepEqual(tokenize(word), [head.replace(/^=/, '')], `${word} → ${head}`);
+      }
+    }
+    assert.throws(() => withLexicon(PORTER2_ANALYZER, [['database', 'db'], ['debug', 'db']]), /"db" \(db\) is in two classes, databas and debug/);
+    assert.throws(() => withLexicon(PORTER2_ANALYZER, [['the', 'a']]), /"the" is a stopword/);
+  });
+
+  it('lets BM25 match across a class: a query for "db auth" finds "database login"', () => {
+    const lex = new LexicalIndex();
+    lex.add(0, 'Rotate the database login secret');
+    lex.add(1, 'Rotate the cache key');
+    const q = lex.query('db auth');
+    assert.deepEqual([...q.matched], [0]);
+    // Both query terms match doc 0 once: idf of df 1 in 2 docs, doc length 4 against avgdl 3.5.
+    const idf = Math.log(1 + (2 - 1 + 0.5) / (1 + 0.5));
+    const tf = (2.2 * 1) / (1 + 1.2 * (1 - 0.75 + (0.75 * 4) / 3.5));
+    assert.ok(Math.abs(q.score(0) - 2 * idf * tf) < 1e-5, String(q.score(0)));
+    const plain = new LexicalIndex(1.2, 0.75, PORTER2_ANALYZER);
+    plain.add(0, 'Rotate the database login secret');
+    assert.equal(plain.query('db auth').matched.length, 0);
   });
 });
 
