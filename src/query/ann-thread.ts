@@ -42,7 +42,8 @@ async function fileDigest(path: string): Promise<string> {
 }
 
 function sameMeta(a: AnnMeta, b: AnnMeta): boolean {
-  const keys: (keyof AnnMeta)[] = ['version', 'model', 'dim', 'covered', 'entries', 'connectivity', 'expansionAdd', 'expansionSearch'];
+  // expansionSearch is a search-time setting (the loading Index's own applies), not the graph's.
+  const keys: (keyof AnnMeta)[] = ['version', 'model', 'dim', 'covered', 'entries', 'connectivity', 'expansionAdd'];
   return keys.every((k) => a[k] === b[k]);
 }
 

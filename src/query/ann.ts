@@ -60,6 +60,7 @@ export class AnnIndexer {
   private readonly building = new Map<Partition, Promise<void>>();
   private readonly dir: string;
   private closed = false;
+  private queue: Promise<void> = Promise.resolve();
   readonly reports: AnnBuildReport[] = [];
 
   constructor(
@@ -79,7 +80,12 @@ export class AnnIndexer {
     if (this.closed || this.building.has(p) || p.m < this.settings.minEntries) return;
     const covered = p.ann?.covered ?? 0;
     if (p.ann && p.m - covered <= covered * this.settings.rebuildShare) return;
-    const job = this.build(p).catch((err: unknown) => this.onError(err as Error, p.repo)).finally(() => this.building.delete(p));
+    // One build at a time: each takes a core for minutes at 1M.
+    const job = this.queue
+      .then(() => this.build(p))
+      .catch((err: unknown) => this.onError(err as Error, p.repo))
+      .finally(() => this.building.delete(p));
+    this.queue = job;
     this.building.set(p, job);
   }
 
@@ -94,6 +100,7 @@ export class AnnIndexer {
   }
 
   private async build(p: Partition): Promise<void> {
+    if (this.closed) return;
     const covered = p.m;
     const s = this.settings;
     const meta: AnnMeta = { version: 1, model: this.index.modelId, dim: p.dim, covered, entries: entriesDigest(p, covered), connectivity: s.connectivity, expansionAdd: s.expansionAdd, expansionSearch: s.expansionSearch };
