@@ -23,7 +23,7 @@ import { AnnIndexer } from '../src/query/ann.js';
 import { mulberry32 } from '../src/synth/generate.js';
 import { Store } from '../src/store/db.js';
 import { addDescriptionVectors } from './description-vectors.js';
-import { vectorModelId } from '../src/embed/content.js';
+import { queryContent, vectorModelId } from '../src/embed/content.js';
 import { CLI } from '../test/helpers/process.js';
 import { tempDir } from '../test/helpers/server.js';
 
@@ -146,6 +146,13 @@ for (const size of values.sizes.split(',').map(Number)) {
     const label = `${name} ${JSON.stringify(params(0)).length > 2 ? Object.keys(params(0)).filter((k) => k !== 'text' && k !== 'threshold').join('+') : ''}`.trim();
     const r = await time((i) => lib.run(name, params(i)));
     p95[label] = r.p95;
+    console.log(`${label.padEnd(28)} ${r.p50.toFixed(1).padStart(7)}  ${r.p95.toFixed(1).padStart(7)}`);
+  }
+  // Where recommend's time goes: the vector search alone (query vectors embedded beforehand), as
+  // recommend calls it (k 500, min_similarity 0.5, BM25 weight 0.5), and cosine-only.
+  const qvs = (await embedder.embed(texts.map((t) => queryContent(t, undefined, index.content)))).vectors;
+  for (const [label, lexical] of [['index.search k500 hybrid', true], ['index.search k500 cosine', false]] as const) {
+    const r = await time(async (i) => index.search(pick(qvs, i), { limit: 500, threshold: 0.5, lexical: lexical ? { text: pick(texts, i), weight: 0.5 } : undefined }));
     console.log(`${label.padEnd(28)} ${r.p50.toFixed(1).padStart(7)}  ${r.p95.toFixed(1).padStart(7)}`);
   }
   if (vectorOnly) {
