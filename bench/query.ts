@@ -1,9 +1,15 @@
-// npm run bench:query [-- --sizes 100000,1000000 --runs 40]
+// npm run bench:query [-- --sizes 100000,1000000 --runs 40 --db PATH --distinct 0.9 --ann-threads 1 --only vector]
 // p50/p95 of every query of the library at each size, on a database filled by `orb-learn synth`
 // (with vectors from the active model), against the review's naive SQL as ratios; then 1 vs 4
 // concurrent clients.
+// --db keeps the generated database at PATH (suffixed by the size) and reuses it on the next run.
+// --distinct S: synth repeats a few thousand descriptions (~300 runs each at 1M); real ones rarely
+// repeat. With S, a share S of the executions gets its own vector, its task's vector plus noise
+// (cosine ~0.9 to it, like a paraphrase), so the index holds mostly distinct vectors and repos past
+// the ANN threshold get an HNSW graph (cached beside the database: the second run reuses it).
+// --only vector: only similar/recommend (skips the summary queries, naive SQL and throughput).
 import { spawnSync } from 'node:child_process';
-import { rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { evalTexts, DEFAULT_EVAL_SET } from './eval-set.js';
@@ -13,14 +19,24 @@ import { QueryLibrary } from '../src/query/library.js';
 import type { QueryName } from '../src/query/params.js';
 import { ReadPool } from '../src/query/pool.js';
 import { VectorIndex } from '../src/query/vector-index.js';
+import { AnnIndexer } from '../src/query/ann.js';
+import { mulberry32 } from '../src/synth/generate.js';
 import { Store } from '../src/store/db.js';
 import { addDescriptionVectors } from './description-vectors.js';
-import { vectorModelId } from '../src/embed/content.js';
+import { queryContent, vectorModelId } from '../src/embed/content.js';
 import { CLI } from '../test/helpers/process.js';
 import { tempDir } from '../test/helpers/server.js';
 
 const { values } = parseArgs({
-  options: { sizes: { type: 'string', default: '100000,1000000' }, runs: { type: 'string', default: '40' }, eval: { type: 'string', default: DEFAULT_EVAL_SET } },
+  options: {
+    sizes: { type: 'string', default: '100000,1000000' },
+    runs: { type: 'string', default: '40' },
+    eval: { type: 'string', default: DEFAULT_EVAL_SET },
+    db: { type: 'string' },
+    distinct: { type: 'string' },
+    'ann-threads': { type: 'string', default: '1' },
+    only: { type: 'string' },
+  },
 });
 const RUNS = Number(values.runs);
 const texts = evalTexts(values.eval);
@@ -38,31 +54,79 @@ async function time(fn: (i: number) => Promise<unknown>, runs = RUNS): Promise<{
   return { p50: pct(t, 0.5), p95: pct(t, 0.95) };
 }
 
+/** The same executions, a share of them with a vector of their own: the task's plus noise of norm 0.48·|v| (cosine ≈ 0.9). */
+function distinctCopy(from: VectorIndex, share: number, descriptions: Map<string, string>): VectorIndex {
+  const to = new VectorIndex(from.modelId, from.dim, { content: from.content });
+  const rand = mulberry32(17);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const v = new Float32Array(from.dim);
+  for (const p of from.parts) {
+    for (let e = 0; e < p.m; e++) {
+      const base = p.codes(e);
+      let norm = 0;
+      for (let d = 0; d < from.dim; d++) norm += base[d]! * base[d]!;
+      const sd = (0.48 * Math.sqrt(norm)) / Math.sqrt(from.dim);
+      for (let i = p.head[e]!; i >= 0; i = p.next[i]!) {
+        const h = p.hit(i, 0);
+        let values = base;
+        if (rand() < share) {
+          let max = 0;
+          for (let d = 0; d < from.dim; d++) max = Math.max(max, Math.abs((v[d] = base[d]! + sd * gauss())));
+          values = new Int8Array(from.dim);
+          for (let d = 0; d < from.dim; d++) values[d] = Math.round((v[d]! / max) * 127);
+        }
+        to.add({ ...h, scale: 1, values, task_description: descriptions.get(h.task_id) ?? '' });
+      }
+    }
+  }
+  return to;
+}
+
+const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
 const files = await resolveModel({ cacheDir: defaultCacheDir(), name: '__offline__', buildOffline });
 for (const size of values.sizes.split(',').map(Number)) {
-  const dir = tempDir('orb-bench-query-');
-  const db = join(dir, 'bench.duckdb');
+  const dir = values.db ? null : tempDir('orb-bench-query-');
+  const db = values.db ? `${values.db}.${size}` : join(dir!, 'bench.duckdb');
+  const reuse = values.db !== undefined && existsSync(db);
   const t0 = performance.now();
-  const synth = spawnSync(process.execPath, [CLI, 'synth', '--rows', String(size), '--db', db, '--seed', '7', '--no-vectors'], { encoding: 'utf8' });
-  if (synth.status !== 0) throw new Error(`synth failed: ${synth.stderr}`);
+  if (!reuse) {
+    const synth = spawnSync(process.execPath, [CLI, 'synth', '--rows', String(size), '--db', db, '--seed', '7', '--no-vectors'], { encoding: 'utf8' });
+    if (synth.status !== 0) throw new Error(`synth failed: ${synth.stderr}`);
+  }
   const synthSeconds = (performance.now() - t0) / 1000;
   const store = await Store.open({ path: db });
   const pool = await ReadPool.open(() => store.connect(), 4, 120_000);
   const embedder = await OnnxEmbedder.load(files, { threads: 2 });
   const te = performance.now();
-  const distinct = await addDescriptionVectors(store, embedder, files.manifest.source ?? files.dir);
-  console.log(`\n== ${size.toLocaleString('en')} executions: synth ${synthSeconds.toFixed(0)} s; ${distinct} distinct tasks (task type + description) embedded in ${((performance.now() - te) / 1000).toFixed(0)} s; file ${(statSync(db).size / 1e6).toFixed(0)} MB (model ${files.manifest.id})`);
-  const index = new VectorIndex(vectorModelId(embedder.modelId), embedder.dimension);
+  const distinct = reuse ? 'reused:' : await addDescriptionVectors(store, embedder, files.manifest.source ?? files.dir);
+  console.log(`\n== ${size.toLocaleString('en')} executions${reuse ? ` (database reused: ${db})` : `: synth ${synthSeconds.toFixed(0)} s; ${distinct} distinct tasks (task type + description) embedded in ${((performance.now() - te) / 1000).toFixed(0)} s`}; file ${(statSync(db).size / 1e6).toFixed(0)} MB (model ${files.manifest.id})`);
+  const mem0 = process.memoryUsage();
+  let index = new VectorIndex(vectorModelId(embedder.modelId), embedder.dimension);
   const tl = performance.now();
   const loader = await store.connect();
   await index.load(loader);
   loader.closeSync();
-  console.log(`vector index: ${index.size.toLocaleString('en')} vectors loaded in ${((performance.now() - tl) / 1000).toFixed(1)} s, ${((index.size * index.dim) / 1e6).toFixed(0)} MB of int8`);
+  console.log(`vector index: ${index.size.toLocaleString('en')} executions, ${index.entries.toLocaleString('en')} distinct vectors, loaded in ${((performance.now() - tl) / 1000).toFixed(1)} s; ${mb(index.codeBytes)} of int8 codes (one copy per execution would be ${mb(index.size * index.dim)})`);
+  if (values.distinct) {
+    const td = performance.now();
+    const conn = await store.connect();
+    const descriptions = new Map((await conn.runAndReadAll('SELECT task_id::VARCHAR, task_description FROM executions')).getRows().map((r) => [String(r[0]), String(r[1])]));
+    conn.closeSync();
+    index = distinctCopy(index, Number(values.distinct), descriptions);
+    console.log(`--distinct ${values.distinct}: ${index.entries.toLocaleString('en')} distinct vectors in ${((performance.now() - td) / 1000).toFixed(1)} s; ${mb(index.codeBytes)} of int8 codes`);
+  }
+  const tb = performance.now();
+  const ann = new AnnIndexer(index, { cacheDir: values.db ? `${db}.ann` : null, threads: Number(values['ann-threads']) }, (err, repo) => console.error(`ANN build for ${repo} failed: ${err.message}`));
+  await ann.idle();
+  for (const r of ann.reports) console.log(`HNSW graph ${r.repo}: ${r.covered.toLocaleString('en')} entries, ${r.cached ? 'cached, checked' : 'built'} in ${r.seconds.toFixed(1)} s, ${mb(r.bytes)}`);
+  if (ann.reports.length) console.log(`graphs ready in ${((performance.now() - tb) / 1000).toFixed(0)} s; ${mb(ann.reports.reduce((n, r) => n + r.bytes, 0))} of graph files`);
+  const mem1 = process.memoryUsage();
+  console.log(`memory after load: rss ${mb(mem1.rss)} (+${mb(mem1.rss - mem0.rss)}), heap ${mb(mem1.heapUsed)}, array buffers ${mb(mem1.arrayBuffers)}; ${index.describe()}`);
   const lib = new QueryLibrary(pool, () => ({ index, embedder }));
   const repos = (await pool.use((c) => c.runAndReadAll('SELECT repo FROM executions GROUP BY repo ORDER BY count(*) DESC LIMIT 5'))).getRows().map((r) => String(r[0]));
   const types = (await pool.use((c) => c.runAndReadAll('SELECT task_type FROM executions GROUP BY task_type ORDER BY count(*) DESC LIMIT 5'))).getRows().map((r) => String(r[0]));
   const pick = <T,>(xs: T[], i: number) => xs[i % xs.length]!;
-  const cases: [QueryName, (i: number) => Record<string, unknown>][] = [
+  const all: [QueryName, (i: number) => Record<string, unknown>][] = [
     ['similar', (i) => ({ text: pick(texts, i), threshold: 0.3 })],
     ['similar', (i) => ({ text: pick(texts, i), repo: pick(repos, i), threshold: 0.3 })],
     ['tiers', (i) => ({ task_type: pick(types, i) })],
@@ -74,6 +138,8 @@ for (const size of values.sizes.split(',').map(Number)) {
     ['recommend', (i) => ({ text: pick(texts, i), mode: 'explore' })],
     ['recommend', (i) => ({ text: pick(texts, i), strategy: 'legacy' })],
   ];
+  const vectorOnly = values.only === 'vector';
+  const cases = vectorOnly ? all.filter(([name]) => name === 'similar' || name === 'recommend') : all;
   console.log('query                         p50 ms   p95 ms');
   const p95: Record<string, number> = {};
   for (const [name, params] of cases) {
@@ -81,6 +147,20 @@ for (const size of values.sizes.split(',').map(Number)) {
     const r = await time((i) => lib.run(name, params(i)));
     p95[label] = r.p95;
     console.log(`${label.padEnd(28)} ${r.p50.toFixed(1).padStart(7)}  ${r.p95.toFixed(1).padStart(7)}`);
+  }
+  // Where recommend's time goes: the vector search alone (query vectors embedded beforehand), as
+  // recommend calls it (k 500, min_similarity 0.5, BM25 weight 0.5), and cosine-only.
+  const qvs = (await embedder.embed(texts.map((t) => queryContent(t, undefined, index.content)))).vectors;
+  for (const [label, lexical] of [['index.search k500 hybrid', true], ['index.search k500 cosine', false]] as const) {
+    const r = await time(async (i) => index.search(pick(qvs, i), { limit: 500, threshold: 0.5, lexical: lexical ? { text: pick(texts, i), weight: 0.5 } : undefined }));
+    console.log(`${label.padEnd(28)} ${r.p50.toFixed(1).padStart(7)}  ${r.p95.toFixed(1).padStart(7)}`);
+  }
+  if (vectorOnly) {
+    await ann.close();
+    await embedder.close();
+    pool.close();
+    await store.close();
+    continue;
   }
   // The review's naive SQL, in the same run.
   const qv = Array.from((await embedder.embed([texts[0]!])).vectors[0]!);
@@ -126,8 +206,9 @@ for (const size of values.sizes.split(',').map(Number)) {
     );
     console.log(`${clients} concurrent client${clients > 1 ? 's' : ''}: ${(done / 3).toFixed(0)} queries/s (tiers + pools)`);
   }
+  await ann.close();
   await embedder.close();
   pool.close();
   await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
 }

@@ -1,4 +1,4 @@
-// npm run bench:routing [-- --tasks 600 --seed 1 --params confidence=0.6 --only static,loop]
+// npm run bench:routing [-- --tasks 600 --seed 1 --params confidence=0.6 --only static,loop --policies bayes,explore]
 //
 // The router in a closed loop against a running `orb-learn serve` (issue 11 §6). A world from the
 // dev set: each group is a kind of task with a true success rate per tier from one of four
@@ -35,6 +35,8 @@ const { values } = parseArgs({
     only: { type: 'string', default: '' },
     /** Extra recommend parameters for the bayes policies, k=v,k2=v2 (e.g. min_similarity=0.4). */
     params: { type: 'string', default: '' },
+    /** Router policies to run, of legacy, bayes, explore (the fixed baselines always run). */
+    policies: { type: 'string', default: 'legacy,bayes,explore' },
   },
 });
 const T = Number(values.tasks);
@@ -221,10 +223,15 @@ console.log(`profiles: ${Object.entries(PROFILES).map(([n, r]) => `${n} ${TIERS.
 /** The defaults docs/routing.md names, looked up in the CV grid (--only cv). */
 const DEFAULTS_UNDER_TEST: Record<string, string> = { kernel_width: '0.05', confidence: '0.7', prior_strength: '4', min_similarity: '0.5' };
 const tuned = Object.fromEntries(values.params.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
-const strategies: [string, Record<string, string>][] = [
-  ['legacy (previous recommend)', { strategy: 'legacy' }],
-  ['bayes', { mode: 'exploit', ...tuned }],
-];
+const policies = new Set(values.policies.split(',').filter(Boolean));
+const strategies: [string, Record<string, string>][] = (
+  [
+    ['legacy', 'legacy (previous recommend)', { strategy: 'legacy' }],
+    ['bayes', 'bayes', { mode: 'exploit', ...tuned }],
+  ] as const
+)
+  .filter(([key]) => policies.has(key))
+  .map(([, name, extra]) => [name, extra]);
 
 // ---- debugging: what recommend sees for a few kinds
 if (only.has('debug')) {
@@ -341,27 +348,44 @@ if (want('loop')) {
     return { kind, text, u: arrivals(), noise: 0.9 + 0.2 * arrivals() };
   });
   const regretOf = (k: Kind, t: Tier) => Math.max(0, k.rate[k.oracle] - k.rate[t]) + Math.max(0, COST[t] - COST[k.oracle]) / COST.large;
-  const checkpoints = [0.25, 0.5, 0.75, 1].map((f) => Math.round(f * T));
+  const quarters = [0.25, 0.5, 0.75, 1].map((f) => Math.round(f * T));
+  // Regret ∝ T^a: a is the least-squares slope of log regret on log t over ten checkpoints (10% … 100%).
+  const checkpoints = Array.from({ length: 10 }, (_, i) => Math.round(((i + 1) / 10) * T));
+  const growth = (ts: number[], rs: number[]) => {
+    const xs = ts.map(Math.log);
+    const ys = rs.map((r) => Math.log(Math.max(r, 1e-9)));
+    const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+    return xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+  };
   const rows: string[] = [];
   const discovery: string[] = [];
   const report = (name: string, picks: { kind: Kind; tier: Tier | null; explored?: boolean }[]) => {
     let regret = 0;
-    const at: number[] = [];
+    const atQuarter: number[] = [];
+    const atCheck: number[] = [];
     picks.forEach((p, i) => {
       regret += regretOf(p.kind, p.tier ?? 'large');
-      if (checkpoints.includes(i + 1)) at.push(regret);
+      if (quarters.includes(i + 1)) atQuarter.push(regret);
+      if (checkpoints.includes(i + 1)) atCheck.push(regret);
     });
+    const perQuarter = atQuarter.map((r, i) => r - (i ? atQuarter[i - 1]! : 0));
     const s = score(picks);
     const explored = picks.filter((p) => p.explored).length;
-    rows.push(`| ${name} | ${s.answered}/${s.calls} | ${f4(s.cost * T)} | ${f4(s.success)} | ${at.map((x) => x.toFixed(1)).join(' / ')} | ${explored} |`);
-    // Kinds whose history never tried small but for which small is adequate: did the loop find it?
-    const late = picks.slice(T / 2).filter((p) => p.kind.untriedSmall && p.kind.oracle === 'small');
-    if (late.length) discovery.push(`${name}: ${late.filter((p) => p.tier === 'small').length}/${late.length} second-half calls on never-tried-small easy kinds chose small`);
+    const a = regret > 0 ? growth(checkpoints, atCheck).toFixed(2) : '–';
+    rows.push(`| ${name} | ${s.answered}/${s.calls} | ${f4(s.cost * T)} | ${f4(s.success)} | ${perQuarter.map((x) => x.toFixed(1)).join(' / ')} | ${regret.toFixed(1)} | ${a} | ${explored} (${pct(explored / T)}) |`);
+    // Kinds whose history never tried small: in the last quarter, did the loop find small where it is
+    // adequate, and how often did it still try small where it is not?
+    const late = picks.slice(Math.round(0.75 * T)).filter((p) => p.kind.untriedSmall);
+    const easy = late.filter((p) => p.kind.oracle === 'small');
+    const hard = late.filter((p) => p.kind.oracle !== 'small');
+    const chose = (xs: typeof late) => `${xs.filter((p) => p.tier === 'small').length}/${xs.length}`;
+    if (late.length) discovery.push(`${name}: last quarter, never-tried-small kinds: small chosen ${chose(easy)} calls where small is adequate, ${chose(hard)} where it is not`);
   };
   report('always-large', tasks.map((t) => ({ kind: t.kind, tier: 'large' as Tier })));
   report('always-small', tasks.map((t) => ({ kind: t.kind, tier: 'small' as Tier })));
   report('oracle', tasks.map((t) => ({ kind: t.kind, tier: t.kind.oracle })));
-  const loops: [string, Record<string, string>][] = [...strategies, ['bayes + exploration (ε 0.1)', { mode: 'explore', ...tuned }]];
+  const loops: [string, Record<string, string>][] = [...strategies, ...(policies.has('explore') ? [['bayes + exploration (λ 0.5, share ≤ 0.1)', { mode: 'explore', ...tuned }] as [string, Record<string, string>]] : [])];
   for (const [name, extra] of loops) {
     const dir = tempDir('orb-bench-routing-');
     const c = await startWithHistory(dir);
@@ -382,8 +406,8 @@ if (want('loop')) {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(`\n## closed loop: ${T} tasks, outcomes sent back every ${BATCH}\n`);
-  console.log(`| policy | answered | cumulative cost | expected success | cumulative regret at ${checkpoints.join(' / ')} | explored |`);
-  console.log('|---|---|---|---|---|---|');
+  console.log(`| policy | answered | cumulative cost | expected success | regret per quarter (${quarters.join(' / ')}) | cumulative regret | growth a (regret ∝ T^a) | explored |`);
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
   console.log('\nregret per call = max(0, oracle rate − chosen rate) + max(0, chosen cost − oracle cost)/cost(large)');
   for (const d of discovery) console.log(`- ${d}`);

@@ -157,6 +157,8 @@ export class LexicalIndex {
   private docs = 0;
   private maxDoc = -1;
   private totalLength = 0;
+  /** Docs counted by `repeat`: they add to the statistics but share an existing doc's postings. */
+  private readonly repeatedDf = new Map<string, number>();
 
   constructor(
     readonly k1 = 1.2,
@@ -194,10 +196,22 @@ export class LexicalIndex {
     this.maxDoc = Math.max(this.maxDoc, doc);
   }
 
+  /**
+   * Counts one more doc with this text, which an added doc already holds verbatim (the vector index
+   * keeps one doc per distinct vector): N, the lengths and the document frequencies are as if it had
+   * been added, so scores equal those of an index with one doc per execution.
+   */
+  repeat(text: string): void {
+    const tokens = tokenize(text, this.analyzer);
+    for (const t of new Set(tokens)) this.repeatedDf.set(t, (this.repeatedDf.get(t) ?? 0) + 1);
+    this.docs++;
+    this.totalLength += tokens.length;
+  }
+
   /** Inverse document frequency, Lucene's form (never negative). */
   idf(term: string): number {
     const p = this.terms.get(term);
-    const df = p === undefined ? 0 : entries(p).length;
+    const df = (p === undefined ? 0 : entries(p).length) + (this.repeatedDf.get(term) ?? 0);
     return Math.log(1 + (this.docs - df + 0.5) / (df + 0.5));
   }
 

@@ -321,7 +321,7 @@ export class QueryLibrary {
   /** The lexical half of a search, and a note saying which ranking was used. */
   private ranking(index: VectorIndex, text: string, weight: number | undefined) {
     const w = weight ?? this.lexicalWeight;
-    const exact = `exact over ${index.size} int8 vectors of model ${index.modelId}`;
+    const exact = index.describe();
     if (w === 0) return { note: `ranked by cosine, ${exact}` };
     if (!index.lexical) return { note: `ranked by cosine (lexical_weight ${w} asked, but this index keeps no lexical index), ${exact}` };
     return {

@@ -96,6 +96,8 @@ export const QUERY_PARAMS = {
     /** explore: Thompson-sample at most explore_share of calls (default: the server's setting). */
     mode: z.enum(['exploit', 'explore']).optional(),
     explore_share: num(0, 1).optional(),
+    /** λ: an exploring call's probability mass on Thompson sampling over the tiers no costlier than the greedy one. */
+    explore_weight: num(0, 1).default(0.5),
     /** Exploration never picks a tier whose posterior mean success is below this. */
     explore_floor: num(0, 1).default(0.5),
     /** Seed of this call's sampling (reproducible exploration). */

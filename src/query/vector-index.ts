@@ -8,6 +8,7 @@ import { JSDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api'
 import usearch from 'usearch';
 import { DEFAULT_EMBED_CONTENT, type EmbedContent } from '../embed/content.js';
 import { LexicalIndex } from './lexical-index.js';
+import type { AnnGraph } from './ann.js';
 
 const { exactSearch, MetricKind } = usearch;
 
@@ -33,20 +34,42 @@ export type VectorHit = Omit<IndexedExecution, 'scale' | 'values' | 'task_descri
   score?: number;
 };
 
-/** A row found by a scan: partition, row in it, cosine. */
+/** An entry found by a scan: partition, entry in it, cosine, and how many of its executions pass the filters. */
 interface Candidate {
   p: Partition;
-  i: number;
+  e: number;
   sim: number;
+  n: number;
 }
 type Scored = Candidate & { score: number };
 
-class Partition {
+/** FNV-1a over the int8 codes, mixed with the description's: the key of an entry. */
+function codesHash(values: Int8Array, text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < values.length; i++) h = Math.imul(h ^ (values[i]! & 0xff), 0x01000193);
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * One repo's vectors, deduplicated: an entry per distinct vector (and description), with the list
+ * of its executions, newest first. Executions of one task share one vector, so at 1M executions of
+ * a few thousand tasks the scan covers thousands of entries, not a million rows.
+ */
+export class Partition {
+  /** Entries: int8 codes, index-wide doc number, key hash, newest execution time, newest execution, count. */
+  m = 0;
   data: Int8Array;
-  n = 0;
-  /** The index-wide number of each row (the lexical index's doc number). */
   docs: Uint32Array;
-  scales: Float32Array;
+  hashes: Uint32Array;
+  latest: Float64Array;
+  head: Int32Array;
+  count: Uint32Array;
+  /** Key hash → entry (open addressing on the hash when two keys collide). */
+  private readonly byHash = new Map<number, number>();
+  /** Executions: the next-older execution of the same entry (−1: none), and the columns recommend needs. */
+  n = 0;
+  next: Int32Array;
   times: Float64Array;
   ids: string[] = [];
   tiers: string[] = [];
@@ -54,47 +77,111 @@ class Partition {
   success: Uint8Array;
   quality: Int16Array;
   cost: Float64Array;
+  /** The approximate index over entries [0, ann.covered), when one is built. */
+  ann: AnnGraph | null = null;
+  /** The codes of entries [ann.covered, m), apart: usearch's exact search ignores a subarray's offset. */
+  tail = new Int8Array(0);
 
   constructor(
     readonly repo: string,
     readonly dim: number,
-    capacity = 1024,
+    capacity = 256,
   ) {
     this.data = new Int8Array(capacity * dim);
     this.docs = new Uint32Array(capacity);
-    this.scales = new Float32Array(capacity);
+    this.hashes = new Uint32Array(capacity);
+    this.latest = new Float64Array(capacity);
+    this.head = new Int32Array(capacity);
+    this.count = new Uint32Array(capacity);
+    this.next = new Int32Array(capacity);
     this.times = new Float64Array(capacity);
     this.success = new Uint8Array(capacity);
     this.quality = new Int16Array(capacity);
     this.cost = new Float64Array(capacity);
   }
 
-  private grow(): void {
-    const cap = this.scales.length * 2;
-    const g = <T extends Int8Array | Uint32Array | Float32Array | Float64Array | Uint8Array | Int16Array>(a: T, per: number): T => grown(a, cap * per);
-    this.data = g(this.data, this.dim);
-    this.docs = g(this.docs, 1);
-    this.scales = g(this.scales, 1);
-    this.times = g(this.times, 1);
-    this.success = g(this.success, 1);
-    this.quality = g(this.quality, 1);
-    this.cost = g(this.cost, 1);
+  /** The entry of these codes and text, or −1 with the hash slot where it would go. */
+  private find(values: Int8Array, h: number): { e: number; slot: number } {
+    for (let slot = h; ; slot = (slot + 0x9e3779b9) >>> 0) {
+      const e = this.byHash.get(slot);
+      if (e === undefined) return { e: -1, slot };
+      if (this.hashes[e] === h && equalCodes(this.data, e * this.dim, values)) return { e, slot };
+    }
   }
 
-  add(e: IndexedExecution, doc: number): number {
-    if (this.n === this.scales.length) this.grow();
+  /** Adds an execution; returns its entry and whether the entry is new. */
+  add(x: IndexedExecution, newDoc: () => number): { e: number; fresh: boolean } {
+    const h = codesHash(x.values, x.task_description ?? '');
+    let { e, slot } = this.find(x.values, h);
+    const fresh = e < 0;
+    if (fresh) {
+      if (this.m === this.count.length) this.growEntries();
+      e = this.m++;
+      this.byHash.set(slot, e);
+      this.data.set(x.values, e * this.dim);
+      if (this.ann) this.appendTail(x.values, e - this.ann.covered);
+      this.docs[e] = newDoc();
+      this.hashes[e] = h;
+      this.head[e] = -1;
+      this.latest[e] = -Infinity;
+    }
+    if (this.n === this.next.length) this.growExecutions();
     const i = this.n++;
-    this.docs[i] = doc;
-    this.data.set(e.values, i * this.dim);
-    this.scales[i] = e.scale;
-    this.times[i] = e.timestampMs;
-    this.ids.push(e.task_id);
-    this.tiers.push(e.model_tier);
-    this.types.push(e.task_type);
-    this.success[i] = e.success ? 1 : 0;
-    this.quality[i] = e.quality_score ?? -1;
-    this.cost[i] = e.actual_cost;
-    return i;
+    this.next[i] = this.head[e]!;
+    this.head[e] = i;
+    this.count[e]!++;
+    this.latest[e] = Math.max(this.latest[e]!, x.timestampMs);
+    this.times[i] = x.timestampMs;
+    this.ids.push(x.task_id);
+    this.tiers.push(x.model_tier);
+    this.types.push(x.task_type);
+    this.success[i] = x.success ? 1 : 0;
+    this.quality[i] = x.quality_score ?? -1;
+    this.cost[i] = x.actual_cost;
+    return { e, fresh };
+  }
+
+  /** Uses a graph over entries [0, graph.covered); later entries are scanned exactly. */
+  setAnn(graph: AnnGraph): void {
+    this.ann = graph;
+    this.tail = this.data.slice(graph.covered * this.dim, this.m * this.dim);
+  }
+
+  private appendTail(values: Int8Array, t: number): void {
+    if ((t + 1) * this.dim > this.tail.length) this.tail = grown(this.tail, Math.max(1024, t * 2) * this.dim);
+    this.tail.set(values, t * this.dim);
+  }
+
+  /** How many executions of entry e are at or after sinceMs. */
+  passing(e: number, sinceMs: number | null | undefined): number {
+    if (sinceMs == null) return this.count[e]!;
+    if (this.latest[e]! < sinceMs) return 0;
+    let n = 0;
+    for (let i = this.head[e]!; i >= 0; i = this.next[i]!) if (this.times[i]! >= sinceMs) n++;
+    return n;
+  }
+
+  codes(e: number): Int8Array {
+    return this.data.subarray(e * this.dim, (e + 1) * this.dim);
+  }
+
+  private growEntries(): void {
+    const cap = this.count.length * 2;
+    this.data = grown(this.data, cap * this.dim);
+    this.docs = grown(this.docs, cap);
+    this.hashes = grown(this.hashes, cap);
+    this.latest = grown(this.latest, cap);
+    this.head = grown(this.head, cap);
+    this.count = grown(this.count, cap);
+  }
+
+  private growExecutions(): void {
+    const cap = this.next.length * 2;
+    this.next = grown(this.next, cap);
+    this.times = grown(this.times, cap);
+    this.success = grown(this.success, cap);
+    this.quality = grown(this.quality, cap);
+    this.cost = grown(this.cost, cap);
   }
 
   hit(i: number, similarity: number): VectorHit {
@@ -113,6 +200,11 @@ class Partition {
   }
 }
 
+function equalCodes(data: Int8Array, off: number, values: Int8Array): boolean {
+  for (let d = 0; d < values.length; d++) if (data[off + d] !== values[d]) return false;
+  return true;
+}
+
 export interface SearchOptions {
   limit: number;
   repo?: string | null;
@@ -129,7 +221,7 @@ export interface VectorIndexOptions {
   lexical?: boolean;
 }
 
-function grown<T extends Int8Array | Uint32Array | Float32Array | Float64Array | Uint8Array | Int16Array>(a: T, length: number): T {
+function grown<T extends Int8Array | Uint32Array | Int32Array | Float32Array | Float64Array | Uint8Array | Int16Array>(a: T, length: number): T {
   const b = new (a.constructor as new (n: number) => T)(length);
   b.set(a);
   return b;
@@ -138,11 +230,13 @@ function grown<T extends Int8Array | Uint32Array | Float32Array | Float64Array |
 export class VectorIndex {
   private readonly partitions = new Map<string, Partition>();
   private readonly known = new Set<string>();
-  /** Where each index-wide row number lives: its partition and its row there. */
+  /** Where each index-wide entry number (the lexical index's doc number) lives: partition and entry. */
   private readonly partOf: Partition[] = [];
   private rowOf = new Uint32Array(1024);
   readonly lexical: LexicalIndex | null;
   readonly content: EmbedContent;
+  /** Called when an entry is added to a partition (the ANN builder watches the growth). */
+  onEntry: ((p: Partition) => void) | null = null;
 
   constructor(
     readonly modelId: string,
@@ -153,20 +247,51 @@ export class VectorIndex {
     this.content = opts.content ?? DEFAULT_EMBED_CONTENT;
   }
 
+  /** Executions indexed. */
   get size(): number {
     return this.known.size;
   }
 
-  add(e: IndexedExecution): void {
-    if (e.values.length !== this.dim || this.known.has(e.task_id)) return;
-    this.known.add(e.task_id);
-    let p = this.partitions.get(e.repo);
-    if (!p) this.partitions.set(e.repo, (p = new Partition(e.repo, this.dim)));
+  /** Distinct vectors (entries) indexed, over all repos. */
+  get entries(): number {
+    return this.partOf.length;
+  }
+
+  /** Repo partitions, for the ANN builder. */
+  get parts(): Partition[] {
+    return [...this.partitions.values()];
+  }
+
+  /** Bytes of the entries' int8 codes (the exact scan's data). */
+  get codeBytes(): number {
+    return this.partOf.length * this.dim;
+  }
+
+  /** For answers' notes: what a search covers, and how. */
+  describe(): string {
+    const graphs = this.parts.filter((p) => p.ann);
+    const inGraph = graphs.reduce((n, p) => n + p.ann!.covered, 0);
+    const distinct = this.entries < this.size ? ` (${this.entries} distinct)` : '';
+    const how = graphs.length ? `HNSW (a graph over ${inGraph} distinct vectors in ${graphs.length} repos, candidates re-scored exactly)` : `exact${distinct}`;
+    return `${how} over ${this.size} int8 vectors of model ${this.modelId}`;
+  }
+
+  add(x: IndexedExecution): void {
+    if (x.values.length !== this.dim || this.known.has(x.task_id)) return;
+    this.known.add(x.task_id);
+    let p = this.partitions.get(x.repo);
+    if (!p) this.partitions.set(x.repo, (p = new Partition(x.repo, this.dim)));
+    const { e, fresh } = p.add(x, () => this.partOf.length);
+    if (!fresh) {
+      this.lexical?.repeat(x.task_description ?? '');
+      return;
+    }
     const doc = this.partOf.length;
     if (doc === this.rowOf.length) this.rowOf = grown(this.rowOf, doc * 2);
     this.partOf.push(p);
-    this.rowOf[doc] = p.add(e, doc);
-    this.lexical?.add(doc, e.task_description ?? '');
+    this.rowOf[doc] = e;
+    this.lexical?.add(doc, x.task_description ?? '');
+    this.onEntry?.(p);
   }
 
   /** Loads every vector of the model (in time order), one DuckDB chunk at a time (bounded memory). */
@@ -175,7 +300,7 @@ export class VectorIndex {
       `SELECT e.task_id::VARCHAR AS task_id, e.repo, epoch_ms(e.timestamp)::DOUBLE AS ts, e.model_tier, e.task_type, e.success, e.quality_score, e.actual_cost,
               v.scale, v.embedding${this.lexical ? ', e.task_description' : ''}
        FROM execution_embeddings v JOIN executions e ON e.task_id = v.task_id
-       WHERE v.model_id = $1 ORDER BY e.timestamp`,
+       WHERE v.model_id = $1 ORDER BY e.timestamp, e.task_id`,
       [this.modelId],
     );
     let n = 0;
@@ -200,31 +325,47 @@ export class VectorIndex {
     return n;
   }
 
-  /** Exact top hits by cosine, or by the hybrid score when opts.lexical has a weight above 0. */
+  /** Top executions by cosine, or by the hybrid score when opts.lexical has a weight above 0. */
   search(query: Float32Array, opts: SearchOptions): VectorHit[] {
     let qmax = 0;
     for (const x of query) qmax = Math.max(qmax, Math.abs(x));
     const qs = qmax === 0 ? 1 : qmax / 127;
     const q = Int8Array.from(query, (x) => Math.round(x / qs));
     if (opts.lexical && opts.lexical.weight > 0) return this.hybrid(q, opts.lexical.text, opts.lexical.weight, opts);
-    return this.scan(q, opts).map((c) => c.p.hit(c.i, c.sim));
+    return this.expand(this.scan(q, opts), opts);
   }
 
-  /** Exact top rows by cosine that pass the filters and the threshold. */
+  /** The executions of the candidates, in their order (newest first within an entry), up to the limit. */
+  private expand(cands: (Candidate & { score?: number })[], opts: SearchOptions): VectorHit[] {
+    const out: VectorHit[] = [];
+    for (const c of cands) {
+      for (let i = c.p.head[c.e]!; i >= 0 && out.length < opts.limit; i = c.p.next[i]!) {
+        if (opts.sinceMs != null && c.p.times[i]! < opts.sinceMs) continue;
+        const h = c.p.hit(i, c.sim);
+        if (c.score !== undefined) h.score = c.score;
+        out.push(h);
+      }
+      if (out.length >= opts.limit) break;
+    }
+    return out;
+  }
+
+  /** Top entries by cosine that pass the filters and the threshold, enough to cover `limit` executions. */
   private scan(q: Int8Array, opts: SearchOptions): Candidate[] {
     const parts = opts.repo ? [this.partitions.get(opts.repo)].filter((p): p is Partition => !!p) : [...this.partitions.values()];
     const found: Candidate[] = [];
     for (const p of parts) found.push(...this.searchPartition(p, q, opts));
     found.sort((a, b) => b.sim - a.sim);
-    return found.slice(0, opts.limit);
+    return covering(found, opts.limit);
   }
 
   /**
    * score = (1 − w)·cosine + w·BM25/norm (norm: the text's BM25 against itself as a doc), exact under
-   * the same filters and cosine threshold. The top c rows by cosine are scored. Any other row has
-   * cosine ≤ the c-th, so it can beat the limit-th score S only if w·BM25/norm > S − (1 − w)·(c-th
-   * cosine). Those rows are scored in chunks, best BM25 first, by the same SIMD kernel; each chunk
-   * can raise S and so the cutoff. Once an eighth of the rows has been scored so (gathering a row
+   * the same filters and cosine threshold; an entry's executions share its score. The top entries
+   * covering c executions by cosine are scored. Any other entry has cosine ≤ the last of them, so it
+   * can beat the score S at which `limit` executions are covered only if w·BM25/norm > S − (1 − w)·(that
+   * cosine). Those entries are scored in chunks, best BM25 first, by the same SIMD kernel; each chunk
+   * can raise S and so the cutoff. Once an eighth of the entries has been scored so (gathering a row
    * costs about ten times its share of a scan), c grows and the scan repeats instead.
    */
   private hybrid(q: Int8Array, text: string, w: number, opts: SearchOptions): VectorHit[] {
@@ -232,72 +373,111 @@ export class VectorIndex {
     const lq = this.lexical.query(text);
     const blend = (sim: number, doc: number) => (1 - w) * sim + (lq.norm > 0 ? (w * lq.score(doc)) / lq.norm : 0);
     const byScore = (a: Scored, b: Scored) => b.score - a.score || b.sim - a.sim;
-    const hits = (best: Scored[]) => best.map((x) => ({ ...x.p.hit(x.i, x.sim), score: x.score }));
-    const rows = opts.repo ? (this.partitions.get(opts.repo)?.n ?? 0) : this.partOf.length;
+    const rows = opts.repo ? (this.partitions.get(opts.repo)?.m ?? 0) : this.partOf.length;
     for (let c = Math.max(opts.limit * 4, 64); ; c *= 16) {
       const byCosine = this.scan(q, { ...opts, limit: c });
-      let best: Scored[] = byCosine.map((x) => ({ ...x, score: blend(x.sim, x.p.docs[x.i]!) })).sort(byScore).slice(0, opts.limit);
-      // Fewer than c: every row that passes the filters and the threshold is scored already.
-      if (byCosine.length < c) return hits(best);
-      const floor = (1 - w) * byCosine[c - 1]!.sim;
-      const needed = () => ((best[opts.limit - 1]!.score - floor) / w) * lq.norm;
+      let best: Scored[] = covering(
+        byCosine.map((x) => ({ ...x, score: blend(x.sim, x.p.docs[x.e]!) })).sort(byScore),
+        opts.limit,
+      );
+      // Fewer than c: every execution that passes the filters and the threshold is scored already.
+      if (byCosine.reduce((n, x) => n + x.n, 0) < c) return this.expand(best, opts);
+      const floor = (1 - w) * byCosine[byCosine.length - 1]!.sim;
+      const needed = () => ((best[best.length - 1]!.score - floor) / w) * lq.norm;
       let cutoff = needed();
-      const seen = new Set(byCosine.map((x) => x.p.docs[x.i]!));
+      const seen = new Set(byCosine.map((x) => x.p.docs[x.e]!));
       const rest: number[] = [];
       for (const doc of lq.matched) {
         if (lq.score(doc) < cutoff || seen.has(doc)) continue;
         const p = this.partOf[doc]!;
-        if ((!opts.repo || p.repo === opts.repo) && (opts.sinceMs == null || p.times[this.rowOf[doc]!]! >= opts.sinceMs)) rest.push(doc);
+        if ((!opts.repo || p.repo === opts.repo) && (opts.sinceMs == null || p.latest[this.rowOf[doc]!]! >= opts.sinceMs)) rest.push(doc);
       }
       rest.sort((a, b) => lq.score(b) - lq.score(a));
       let k = 0;
       for (; k < rest.length && k <= rows / 8 && lq.score(rest[k]!) >= cutoff; k += 256) {
         const chunk = rest.slice(k, k + 256).filter((doc) => lq.score(doc) >= cutoff);
-        const sims = this.cosines(q, chunk);
+        const sims = this.cosines(q, chunk.length, (j) => this.partOf[chunk[j]!]!.codes(this.rowOf[chunk[j]!]!));
         chunk.forEach((doc, j) => {
           const sim = sims[j]!;
-          if (opts.threshold == null || sim >= opts.threshold) best.push({ p: this.partOf[doc]!, i: this.rowOf[doc]!, sim, score: blend(sim, doc) });
+          if (opts.threshold != null && sim < opts.threshold) return;
+          const p = this.partOf[doc]!;
+          const e = this.rowOf[doc]!;
+          const n = p.passing(e, opts.sinceMs);
+          if (n > 0) best.push({ p, e, sim, n, score: blend(sim, doc) });
         });
-        best = best.sort(byScore).slice(0, opts.limit);
+        best = covering(best.sort(byScore), opts.limit);
         cutoff = needed();
       }
       if (k > rows / 8 && k < rest.length && lq.score(rest[k]!) >= cutoff) continue;
-      return hits(best);
+      return this.expand(best, opts);
     }
   }
 
-  /** Cosines of the given rows (index-wide numbers), in their order, by the same SIMD kernel as the scan. */
-  private cosines(q: Int8Array, docs: number[]): Float32Array {
-    const sims = new Float32Array(docs.length);
-    if (docs.length === 0) return sims;
-    const data = new Int8Array(docs.length * this.dim);
-    docs.forEach((doc, k) => {
-      const i = this.rowOf[doc]!;
-      data.set(this.partOf[doc]!.data.subarray(i * this.dim, (i + 1) * this.dim), k * this.dim);
-    });
-    const m = exactSearch(data, q, this.dim, docs.length, MetricKind.Cos, 1) as { keys: BigUint64Array; distances: Float32Array };
+  /** Cosines of the given rows of codes, in their order, by the same SIMD kernel as the scan. */
+  private cosines(q: Int8Array, count: number, codes: (j: number) => Int8Array): Float32Array {
+    const sims = new Float32Array(count);
+    if (count === 0) return sims;
+    const data = new Int8Array(count * this.dim);
+    for (let j = 0; j < count; j++) data.set(codes(j), j * this.dim);
+    const m = exactSearch(data, q, this.dim, count, MetricKind.Cos, 1) as { keys: BigUint64Array; distances: Float32Array };
     m.keys.forEach((key, k) => (sims[Number(key)] = 1 - m.distances[k]!));
     return sims;
   }
 
+  /** The `count` nearest entries of p with their exact cosines, best first: exact, or by the ANN graph and the tail after it. */
+  private nearest(p: Partition, q: Int8Array, count: number): { keys: number[]; sims: number[] } {
+    const ann = p.ann;
+    if (ann && count <= ann.covered / 8) {
+      const found = ann.search(q, count);
+      const tail = p.m - ann.covered;
+      const sims = this.cosines(q, found.length, (j) => p.codes(found[j]!));
+      const all = Array.from(found, (e, j) => ({ e, sim: sims[j]! }));
+      if (tail > 0) {
+        const t = exactSearch(p.tail.subarray(0, tail * this.dim), q, this.dim, Math.min(count, tail), MetricKind.Cos, 1) as { keys: BigUint64Array; distances: Float32Array };
+        t.keys.forEach((key, k) => all.push({ e: ann.covered + Number(key), sim: 1 - t.distances[k]! }));
+      }
+      all.sort((a, b) => b.sim - a.sim);
+      const top = all.slice(0, count);
+      return { keys: top.map((x) => x.e), sims: top.map((x) => x.sim) };
+    }
+    const m = exactSearch(p.data.subarray(0, p.m * this.dim), q, this.dim, count, MetricKind.Cos, 1) as { keys: BigUint64Array; distances: Float32Array };
+    return { keys: Array.from(m.keys, Number), sims: Array.from(m.distances, (d) => 1 - d) };
+  }
+
   private searchPartition(p: Partition, q: Int8Array, opts: SearchOptions): Candidate[] {
-    if (p.n === 0) return [];
-    const accept = (i: number, sim: number) =>
-      (opts.sinceMs == null || p.times[i]! >= opts.sinceMs) && (opts.threshold == null || sim >= opts.threshold);
-    let count = Math.min(p.n, Math.max(opts.limit * 4, 64));
+    if (p.m === 0) return [];
+    let count = Math.min(p.m, Math.max(Math.ceil((opts.limit * 4 * p.m) / p.n), 64));
     for (;;) {
-      const m = exactSearch(p.data.subarray(0, p.n * this.dim), q, this.dim, count, MetricKind.Cos, 1) as { keys: BigUint64Array; distances: Float32Array };
+      const m = this.nearest(p, q, count);
       const out: Candidate[] = [];
+      let covered = 0;
       let belowThreshold = false;
-      for (let k = 0; k < m.keys.length && out.length < opts.limit; k++) {
-        const i = Number(m.keys[k]);
-        const sim = 1 - m.distances[k]!;
-        if (opts.threshold != null && sim < opts.threshold) belowThreshold = true;
-        if (accept(i, sim)) out.push({ p, i, sim });
+      for (let k = 0; k < m.keys.length && covered < opts.limit; k++) {
+        const e = m.keys[k]!;
+        const sim = m.sims[k]!;
+        if (opts.threshold != null && sim < opts.threshold) {
+          belowThreshold = true;
+          break;
+        }
+        const n = p.passing(e, opts.sinceMs);
+        if (n > 0) {
+          out.push({ p, e, sim, n });
+          covered += n;
+        }
       }
       // Ranks only fall: once one is below the threshold, no later one can pass it.
-      if (out.length >= opts.limit || count >= p.n || belowThreshold) return out;
-      count = Math.min(p.n, count * 4);
+      if (covered >= opts.limit || count >= p.m || belowThreshold) return out;
+      count = Math.min(p.m, count * 4);
     }
   }
+}
+
+/** The shortest prefix of the sorted candidates that covers `limit` executions (all of them if fewer). */
+function covering<T extends Candidate>(sorted: T[], limit: number): T[] {
+  let n = 0;
+  for (let k = 0; k < sorted.length; k++) {
+    n += sorted[k]!.n;
+    if (n >= limit) return sorted.slice(0, k + 1);
+  }
+  return sorted;
 }

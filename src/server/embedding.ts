@@ -11,6 +11,7 @@ import { EmbeddingIndexer } from '../embed/indexer.js';
 import { modelOptions, resolveModel, type ModelFiles } from '../embed/model.js';
 import { SolutionLinker } from '../embed/solutions.js';
 import { VectorIndex } from '../query/vector-index.js';
+import { AnnIndexer } from '../query/ann.js';
 
 const SOLUTION_LINK_INTERVAL_MS = 10_000;
 
@@ -65,7 +66,9 @@ export async function startEmbedding(
   const conn = await store.connect();
   const index = new VectorIndex(vectorModelId(client.modelId, config.embedContent), client.dimension, { content: config.embedContent });
   const loaded = await index.load(conn);
-  log.info({ vectors: loaded, model: index.modelId, content: config.embedContent }, 'vector index loaded');
+  log.info({ vectors: loaded, entries: index.entries, model: index.modelId, content: config.embedContent }, 'vector index loaded');
+  // Repos with many distinct vectors get an HNSW graph, built in a thread and cached beside the database.
+  const ann = new AnnIndexer(index, { cacheDir: config.db === ':memory:' ? null : `${config.db}.ann` }, (err, repo) => log.error({ err, repo }, 'HNSW graph build failed; the scan stays exact'));
   const indexer = new EmbeddingIndexer(conn, client, { batchSize: config.embedBatchSize, maxBacklog: config.embedMaxBacklog, cacheEntries: 20_000, maxYieldMs: config.embedMaxYieldMs, content: config.embedContent }, log, {
     onBatch(s) {
       metrics.embeddings.inc({ source: 'model' }, s.embedded);
@@ -95,6 +98,7 @@ export async function startEmbedding(
       await solutions.stop();
       await indexer.stop();
       await client.close();
+      await ann.close();
       conn.closeSync();
     },
   };

@@ -123,7 +123,7 @@ describe('query library on a hand-made fixture', () => {
     const hybrid = await q('similar', { text: 'database readme', limit: 100, threshold: -1 });
     assert.equal(hybrid.params.lexical_weight, 0.5, 'the default weight is echoed');
     assert.match(hybrid.notes[0]!, /^ranked by score = 0\.5·cosine \+ 0\.5·BM25\/BM25\(text as a description\) \(BM25 over task descriptions\); similarity is the cosine/);
-    assert.match(cosine.notes[0]!, /^ranked by cosine, exact over 27 int8 vectors/);
+    assert.match(cosine.notes[0]!, /^ranked by cosine, exact \(3 distinct\) over 27 int8 vectors/);
     assert.equal(hybrid.rows.length, 26);
     const cosineOf = new Map(cosine.rows.map((r) => [r.task_id, r.similarity]));
     for (const r of hybrid.rows) {

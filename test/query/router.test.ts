@@ -2,7 +2,7 @@
 // bound and propensities, the fallbacks' basis, and the eval replay on a small known history.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decide, DEFAULT_DECIDE, sampler } from '../../src/query/router/decide.js';
+import { decide, DEFAULT_DECIDE, sampler, thompsonPolicy } from '../../src/query/router/decide.js';
 import { replay, type ReplayExecution } from '../../src/query/router/eval.js';
 import { credibleInterval, emptySums, kernel, pMeets, posteriorMean, posteriors, type Levels, type Neighbour, type RouterSettings, type TierPosterior, type TierSums } from '../../src/query/router/posterior.js';
 import { basisOf, Router } from '../../src/query/router/recommend.js';
@@ -86,27 +86,48 @@ describe('router choice and exploration', () => {
     assert.ok(none.probability! > 0 && none.probability! < 0.99);
   });
 
-  it('explore: at most ε of calls leave the greedy tier, drawn with the propensity reported, never below the floor', () => {
+  it('explore: π = (1 − λ)·greedy + λ·Thompson over tiers no costlier than greedy, in closed form (by hand)', () => {
+    const o = { ...DEFAULT_DECIDE, targets, confidence: 0.7, exploreWeight: 0.5, exploreSuccessFloor: 0.2 };
+    const d = decide(ps, o, true, sampler(3));
+    // P(Beta(2,2) ≥ 0.8) = 1 − (3·0.8² − 2·0.8³) = 0.104; P(Beta(1,3) ≥ 0.8) = 0.2³ = 0.008.
+    const small = 0.5 * 0.104;
+    const medium = 0.5 * (1 - 0.104) * 0.008;
+    assert.ok(Math.abs(d.policy.get('small')! - small) < 1e-9, `small ${d.policy.get('small')}`);
+    assert.ok(Math.abs(d.policy.get('medium')! - medium) < 1e-9, `medium ${d.policy.get('medium')}`);
+    assert.ok(Math.abs(d.policy.get('large')! - (0.5 + 0.5 * (1 - 0.104) * (1 - 0.008))) < 1e-9);
+    assert.ok(Math.abs(thompsonPolicy(ps, d.p_meets).get('large')! - 0.896 * 0.992) < 1e-9);
+    assert.ok(Math.abs(d.propensity - d.policy.get(d.tier!)!) < 1e-12);
+  });
+
+  it('explore: the tier is drawn as often as its reported propensity says (Monte Carlo), never above greedy, never below the floor', () => {
     const rng = sampler(7);
-    const o = { ...DEFAULT_DECIDE, targets, confidence: 0.7, exploreShare: 0.1, exploreSuccessFloor: 0.4 };
-    const counts = new Map<string, number>();
-    let explored = 0;
-    const N = 4000;
-    let policy: Map<string, number> | null = null;
-    for (let i = 0; i < N; i++) {
-      const d = decide(ps, o, true, rng);
-      counts.set(d.tier!, (counts.get(d.tier!) ?? 0) + 1);
-      if (d.explored) explored++;
-      assert.ok(Math.abs(d.propensity - d.policy.get(d.tier!)!) < 1e-12, 'the propensity is the policy probability of the chosen tier');
-      assert.ok(Math.abs([...d.policy.values()].reduce((a, b) => a + b, 0) - 1) < 1e-9, 'the policy sums to 1');
-      policy ??= d.policy;
-    }
-    assert.equal(counts.get('medium') ?? 0, 0, 'medium (mean 0.25) is below the floor 0.4');
-    assert.ok(explored / N <= 0.1 + 0.015, `explored share ${explored / N}`);
-    assert.ok(explored > 0, 'small (Beta(2,2)) does get tried');
-    // Thompson's share of small: P(draw ≥ 0.8) under Beta(2,2) = 1 − (3·0.64 − 2·0.512) = 0.104.
-    assert.ok(Math.abs(policy!.get('small')! - 0.1 * 0.104) < 0.01, `small's propensity ${policy!.get('small')}`);
-    assert.ok(Math.abs((counts.get('small') ?? 0) / N - policy!.get('small')!) < 0.01, 'drawn as often as its propensity says');
+    const N = 40_000;
+    const check = (tiers: TierPosterior[], o: typeof DEFAULT_DECIDE & { targets: typeof targets }) => {
+      const counts = new Map<string, number>();
+      let policy: Map<string, number> | null = null;
+      for (let i = 0; i < N; i++) {
+        const d = decide(tiers, o, true, rng);
+        counts.set(d.tier!, (counts.get(d.tier!) ?? 0) + 1);
+        assert.ok(Math.abs(d.propensity - d.policy.get(d.tier!)!) < 1e-12, 'the propensity is the policy probability of the chosen tier');
+        assert.ok(Math.abs([...d.policy.values()].reduce((x, y) => x + y, 0) - 1) < 1e-9, 'the policy sums to 1');
+        policy ??= d.policy;
+      }
+      for (const [t, p] of policy!) {
+        const sd = Math.sqrt((p * (1 - p)) / N);
+        assert.ok(Math.abs((counts.get(t) ?? 0) / N - p) < 4 * sd + 1e-9, `${t}: drawn ${(counts.get(t) ?? 0) / N}, propensity ${p}`);
+      }
+      return counts;
+    };
+    const base = { ...DEFAULT_DECIDE, targets, confidence: 0.7, exploreWeight: 0.5 };
+    // Floor 0.2: small and medium both take part.
+    check(ps, { ...base, exploreSuccessFloor: 0.2 });
+    // Floor 0.4: medium (mean 0.25) never.
+    assert.equal(check(ps, { ...base, exploreSuccessFloor: 0.4 }).get('medium') ?? 0, 0);
+    // Greedy is medium: large is never explored, small is (P(Beta(3,1) ≥ 0.8) = 1 − 0.8³ = 0.488).
+    const mid = [tier('small', 3, 1, 0.001), tier('medium', 95, 5, 0.006), tier('large', 99, 1, 0.03)];
+    const c = check(mid, { ...base, confidence: 0.9, exploreSuccessFloor: 0.5 });
+    assert.equal(c.get('large') ?? 0, 0);
+    assert.ok(Math.abs((c.get('small') ?? 0) / N - 0.5 * 0.488) < 0.01);
   });
 
   it('the router bounds explore-mode calls to ε (plus one) even when every sample would explore', async () => {

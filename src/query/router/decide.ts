@@ -1,6 +1,7 @@
 // The router's choice from the tier posteriors: the cheapest tier likely enough to meet the targets,
-// or, when a call explores, a Thompson sample mixed in at a bounded rate. Every choice carries the
-// probability with which it was made (its propensity), so logged outcomes can be reweighted later.
+// or, when a call explores, a Thompson sample over the tiers no costlier than that one. Every choice
+// carries the exact probability with which it was made (its propensity), so logged outcomes can be
+// reweighted later.
 import betaFactory from '@stdlib/random-base-beta';
 import { pMeets, posteriorMean, type Targets, type TierPosterior } from './posterior.js';
 
@@ -8,17 +9,15 @@ export interface DecideOptions {
   targets: Targets;
   /** Least posterior probability of meeting the targets for a tier to count as meeting them. */
   confidence: number;
-  /** Exploration: the share ε of calls that sample the posterior instead (0 = never). */
-  exploreShare: number;
+  /** Exploration: the probability mass λ of an exploring call given to Thompson sampling (0 = never). */
+  exploreWeight: number;
   /** Exploration never picks a tier whose posterior mean success is below this… */
   exploreSuccessFloor: number;
   /** …or whose posterior mean quality is below this (when quality is known). */
   exploreQualityFloor: number;
-  /** Thompson draws used to compute the sampling probabilities. */
-  draws: number;
 }
 
-export const DEFAULT_DECIDE: Omit<DecideOptions, 'targets'> = { confidence: 0.7, exploreShare: 0, exploreSuccessFloor: 0.5, exploreQualityFloor: 50, draws: 256 };
+export const DEFAULT_DECIDE: Omit<DecideOptions, 'targets'> = { confidence: 0.7, exploreWeight: 0.5, exploreSuccessFloor: 0.5, exploreQualityFloor: 50 };
 
 /** Uniform on [0, 1) and Beta(α, β) draws from one seedable generator. */
 export interface Sampler {
@@ -76,58 +75,66 @@ function greedy(ps: readonly TierPosterior[], pm: Map<string, number>, confidenc
 }
 
 /**
- * Thompson sampling for "the cheapest tier that meets the targets": draw each tier's success rate
- * (and mean quality) from its posterior; pick the cheapest whose draw meets both, or, when none
- * does, the one whose drawn rate is highest. Only tiers above the floors take part.
+ * The tiers an exploring call may sample, cheapest first: those no costlier than the greedy tier
+ * (exploration looks for a cheaper adequate tier; a costlier one is what the greedy choice already
+ * falls back to) and, below the greedy tier, only those above the floors. The greedy tier is last.
  */
-function thompson(ps: readonly TierPosterior[], o: DecideOptions, rng: Sampler): Map<string, number> {
-  const eligible = ps.filter((p) => posteriorMean(p) >= o.exploreSuccessFloor && (p.quality_mean === null || p.quality_mean >= o.exploreQualityFloor));
-  const freq = new Map<string, number>();
-  if (eligible.length === 0) return freq;
-  for (let d = 0; d < o.draws; d++) {
-    let pick: string | null = null;
-    let bestRate = -1;
-    let bestTier = eligible[0]!.tier;
-    for (const p of eligible) {
-      const rate = rng.beta(p.alpha, p.beta);
-      const quality = p.quality_mean === null ? Infinity : rng.normal(p.quality_mean, p.quality_sd!);
-      if (rate >= o.targets.success && quality >= o.targets.quality) {
-        pick = p.tier;
-        break;
-      }
-      if (rate > bestRate) [bestRate, bestTier] = [rate, p.tier];
-    }
-    const t = pick ?? bestTier;
-    freq.set(t, (freq.get(t) ?? 0) + 1);
-  }
-  for (const [t, c] of freq) freq.set(t, c / o.draws);
-  return freq;
+function downward(ps: readonly TierPosterior[], greedyTier: string, o: DecideOptions): TierPosterior[] {
+  const at = ps.findIndex((p) => p.tier === greedyTier);
+  const cheaper = ps.slice(0, at).filter((p) => posteriorMean(p) >= o.exploreSuccessFloor && (p.quality_mean === null || p.quality_mean >= o.exploreQualityFloor));
+  return [...cheaper, ps[at]!];
+}
+
+/** Whether one posterior draw of tier p (success rate, and quality where it counts) meets the targets. */
+function drawMeets(p: TierPosterior, targets: Targets, rng: Sampler): boolean {
+  if (targets.success > 0 && rng.beta(p.alpha, p.beta) < targets.success) return false;
+  if (p.quality_mean === null || p.quality_sd === null || targets.quality <= 0) return true;
+  return rng.normal(p.quality_mean, p.quality_sd) >= targets.quality;
 }
 
 /**
- * Decides one call. `explore` says whether this call may explore (the mode is explore and the
- * share budget allows it); the policy is then (1 − ε)·greedy + ε·Thompson, and the tier is drawn
- * from it, so the propensity is exactly the probability of what was done.
+ * Thompson sampling for "the cheapest tier that meets the targets", over the downward tiers: draw
+ * each tier's success rate (and quality) from its posterior, cheapest first; pick the first whose
+ * draw meets the targets, else the greedy tier. The draws are independent, so tier t is picked with
+ * probability P_t·Π(1 − P_u) over the cheaper tiers u, P the probability a draw meets the targets,
+ * which is pMeets; the greedy tier gets the rest. `thompsonPolicy` is that closed form, `thompsonDraw`
+ * the procedure itself.
+ */
+export function thompsonPolicy(tiers: readonly TierPosterior[], pm: ReadonlyMap<string, number>): Map<string, number> {
+  const policy = new Map<string, number>();
+  let none = 1; // probability that every cheaper draw failed
+  for (const p of tiers.slice(0, -1)) {
+    const pt = pm.get(p.tier)!;
+    policy.set(p.tier, none * pt);
+    none *= 1 - pt;
+  }
+  policy.set(tiers.at(-1)!.tier, none);
+  return policy;
+}
+
+export function thompsonDraw(tiers: readonly TierPosterior[], targets: Targets, rng: Sampler): string {
+  for (const p of tiers.slice(0, -1)) if (drawMeets(p, targets, rng)) return p.tier;
+  return tiers.at(-1)!.tier;
+}
+
+/**
+ * Decides one call. `explore` says whether this call may explore (the mode is explore and the share
+ * budget allows it); its policy is then π = (1 − λ)·greedy + λ·Thompson over the downward tiers: a
+ * uniform draw below λ runs the Thompson procedure, else the greedy tier is taken. The propensity is
+ * π of the tier chosen, exactly.
  */
 export function decide(ps: readonly TierPosterior[], o: DecideOptions, explore: boolean, rng: Sampler): Decision {
   const pm = new Map(ps.map((p) => [p.tier, pMeets(p, o.targets)]));
   const g = greedy(ps, pm, o.confidence);
   if (!g) return { tier: null, greedy: null, targets_met: false, probability: null, propensity: 1, explored: false, p_meets: pm, policy: new Map() };
   const policy = new Map<string, number>([[g.tier, 1]]);
-  if (explore && o.exploreShare > 0) {
-    const ts = thompson(ps, o, rng);
-    if (ts.size > 0) {
-      policy.set(g.tier, 1 - o.exploreShare);
-      for (const [t, p] of ts) policy.set(t, (policy.get(t) ?? 0) + o.exploreShare * p);
-    }
-  }
   let tier = g.tier;
-  if (policy.size > 1) {
-    let u = rng.uniform();
-    for (const [t, p] of policy) {
-      tier = t;
-      if ((u -= p) < 0) break;
-    }
+  const down = explore && o.exploreWeight > 0 ? downward(ps, g.tier, o) : [];
+  if (down.length > 1) {
+    const lambda = o.exploreWeight;
+    policy.set(g.tier, 1 - lambda);
+    for (const [t, p] of thompsonPolicy(down, pm)) policy.set(t, (policy.get(t) ?? 0) + lambda * p);
+    if (rng.uniform() < lambda) tier = thompsonDraw(down, o.targets, rng);
   }
   return {
     tier,

@@ -33,6 +33,8 @@ export interface RecommendParams {
   mode?: 'exploit' | 'explore';
   explore_share?: number;
   explore_floor: number;
+  /** λ, the Thompson share of an exploring call's policy (default 0.5). */
+  explore_weight?: number;
   seed?: number;
 }
 
@@ -237,7 +239,7 @@ export class Router {
       mayExplore = this.exploredCalls < share * this.explorable + 1;
       this.explorable++;
     }
-    const d = decide(ps, { ...DEFAULT_DECIDE, targets: { success: p.success_target, quality: p.quality_target }, confidence: p.confidence, exploreShare: share, exploreSuccessFloor: p.explore_floor }, mayExplore, p.seed === undefined ? this.rng : sampler(p.seed));
+    const d = decide(ps, { ...DEFAULT_DECIDE, targets: { success: p.success_target, quality: p.quality_target }, confidence: p.confidence, exploreWeight: p.explore_weight ?? DEFAULT_DECIDE.exploreWeight, exploreSuccessFloor: p.explore_floor }, mayExplore, p.seed === undefined ? this.rng : sampler(p.seed));
     if (d.explored) this.exploredCalls++;
     const basis = basisOf(ps, p.min_evidence);
     if (taskType && !history.hasTaskType(taskType)) notes.push(`task type ${taskType} has no history: its level of the prior is skipped`);
