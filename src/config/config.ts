@@ -38,6 +38,9 @@ const Settings = z.strictObject({
     .string()
     .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'expected a size such as 256MB')
     .default('256MB'),
+  /** After DuckDB invalidates the database, reopen attempts before /healthz fails (with back-off up to dbReopenMaxDelayMs). */
+  dbReopenAttempts: int(1).default(120),
+  dbReopenMaxDelayMs: int(10).default(30_000),
   /** Longest the summary tables (tiers, pools, patterns) lag the executions: they are merged in bulk, which keeps ingest fast. 0 merges in every commit. */
   summaryIntervalMs: int(0).default(1000),
   /** Worker threads that decode and validate exports; 0 decodes on the main thread. */

@@ -64,7 +64,7 @@ export class IngestRate {
   }
 }
 
-export async function dashboardHealth(queries: QueryLibrary, live: (LiveState & { rate: IngestRate }) | null, now = new Date()): Promise<DashboardHealth> {
+export async function dashboardHealth(queries: Pick<QueryLibrary, 'run'>, live: (LiveState & { rate: IngestRate }) | null, now = new Date()): Promise<DashboardHealth> {
   const store = await queries.run('health', {}, { now });
   if (!live) return { generated_at: now.toISOString(), store, live: null };
   const metrics = await metricValues(live.registry);

@@ -18,7 +18,7 @@ const reply = (status: number, type: string, body: string, extra: Record<string,
 // Plot writes inline style attributes on its SVG; nothing else is inline, nothing comes from elsewhere.
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-export function dashboardRoutes(http: HttpReceiver, queries: QueryLibrary, live: LiveState, log: Logger): HttpReceiver {
+export function dashboardRoutes(http: HttpReceiver, queries: Pick<QueryLibrary, 'run'>, live: LiveState, log: Logger): HttpReceiver {
   let assets: PageAssets | null = null;
   let missing: string | null = null;
   try {

@@ -66,7 +66,7 @@ function repoFromPath(rest: string): string {
 }
 
 /** Registers the policy routes on http. Each request gets its own connection, closed after it; onChange follows every write. */
-export function policyRoutes(http: HttpReceiver, store: Store, onChange: () => void = () => undefined): HttpReceiver {
+export function policyRoutes(http: HttpReceiver, store: Pick<Store, 'connect' | 'writer'>, onChange: () => void = () => undefined): HttpReceiver {
   const withConnection = async <T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> => {
     const conn = await store.connect();
     try {

@@ -1,11 +1,10 @@
 // /healthz and /readyz tell an orchestrator the truth about the store. An invalidated DuckDB instance (a
-// checkpoint that failed on a full disk or a read-only folder) refuses every write for ever, so a retrying
-// collector would never get through: readiness fails with the reason, and so does liveness, because this
-// process cannot reopen the file while its readers, writer and indexes hold connections on the dead
-// instance. A restart reopens the file, which replays the WAL: everything acknowledged comes back.
+// checkpoint that failed on a full disk or a read-only folder) refuses every write until it is reopened,
+// which recovery.ts does by itself once the cause is gone: meanwhile readiness fails with the cause and
+// exports get UNAVAILABLE, but liveness holds, since a restart would do no better than the next attempt.
+// Liveness fails only when recovery has given up (the file is corrupt, or attempts ran out).
 import type { HttpReply } from '../receiver/errors.js';
-import type { Store } from '../store/db.js';
-import type { Logger } from '../telemetry/log.js';
+import type { StoreState } from './recovery.js';
 
 const reply = (status: number, body: unknown): HttpReply => ({
   status,
@@ -13,52 +12,40 @@ const reply = (status: number, body: unknown): HttpReply => ({
   body: Buffer.from(`${JSON.stringify(body)}\n`),
 });
 
-const RETRY = 'retry';
-export const RESTART_ADVICE = 'restart the process once the disk has room and the folder is writable: reopening the file replays the WAL';
+export const REOPEN_ADVICE = 'reopening the database by itself with back-off (which replays the WAL); free space on its disk or make its folder writable';
+export const RESTART_ADVICE = 'recovery gave up: fix the cause (see lastError), then restart the process; reopening the file replays the WAL';
+
+/** What the probes need of recovery: its state, looked at now. */
+export interface StateSource {
+  check(): Promise<StoreState>;
+}
 
 export class StoreProbes {
-  private logged = false;
-  private timer: NodeJS.Timeout | null = null;
-
-  constructor(
-    private readonly store: Store,
-    private readonly log: Logger,
-  ) {}
-
-  /** Checks now and then, so the fault is logged even when nobody probes. */
-  start(intervalMs = 5_000): void {
-    this.timer = setInterval(() => void this.fault(), intervalMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
+  constructor(private readonly recovery: StateSource) {}
 
   async healthz(): Promise<HttpReply> {
-    const fault = await this.fault();
-    return fault && fault.recovery !== RETRY ? reply(503, { status: 'failed', ...fault }) : reply(200, { status: 'ok' });
+    const state = await this.state();
+    return state.kind === 'failed' ? reply(503, this.describe(state)) : reply(200, { status: 'ok' });
   }
 
   async readyz(ready: boolean): Promise<HttpReply> {
-    const fault = await this.fault();
-    if (fault) return reply(503, { status: 'unavailable', ...fault });
+    const state = await this.state();
+    if (state.kind !== 'open') return reply(503, this.describe(state));
     return ready ? reply(200, { status: 'ready' }) : reply(503, { status: 'starting' });
   }
 
-  private async fault(): Promise<{ reason: string; since: string; recovery: string } | null> {
-    let health;
+  private describe(state: Exclude<StoreState, { kind: 'open' }> | { kind: 'probe-failed'; reason: string }): Record<string, unknown> {
+    if (state.kind === 'probe-failed') return { status: 'unavailable', reason: state.reason, recovery: 'retry' };
+    const { kind, reason, since, attempts, lastError } = state;
+    return { status: kind, reason, since: since.toISOString(), attempts, lastError, recovery: kind === 'failed' ? RESTART_ADVICE : REOPEN_ADVICE };
+  }
+
+  private async state(): Promise<StoreState | { kind: 'probe-failed'; reason: string }> {
     try {
-      health = await this.store.health();
+      return await this.recovery.check();
     } catch (err) {
       // Another kind of failure of the probe statement: not ready, but not known to be fatal.
-      return { reason: `store probe failed: ${(err as Error).message}`, since: new Date().toISOString(), recovery: RETRY };
+      return { kind: 'probe-failed', reason: `store probe failed: ${(err as Error).message}` };
     }
-    if (health.ok) return null;
-    if (!this.logged) {
-      this.logged = true;
-      this.log.error({ reason: health.reason }, `database invalidated; every write is refused: ${RESTART_ADVICE}`);
-    }
-    return { reason: health.reason, since: health.since.toISOString(), recovery: RESTART_ADVICE };
   }
 }

@@ -2,13 +2,12 @@
 // store → group commit → receivers to start; receivers → queue → store to stop.
 import { authTokenOf, ConfigError, type Config } from '../config/config.js';
 import { isLoopback, splitHostPort } from '../host.js';
-import { startEmbedding, type EmbeddingService } from './embedding.js';
-import { GroupCommitQueue } from '../pipeline/group-commit.js';
-import { GenAiSettler } from '../pipeline/genai-settler.js';
+import type { EmbeddingService } from './embedding.js';
+import type { GenAiSettler } from '../pipeline/genai-settler.js';
+import type { BatchConsumer } from '../pipeline/consumer.js';
 import { loadModelTables } from '../convert/genai/tables.js';
-import { QueryLibrary } from '../query/library.js';
+import type { QueryLibrary } from '../query/library.js';
 import { isQueryName, QUERY_NAMES } from '../query/params.js';
-import { ReadPool, uvThreads } from '../query/pool.js';
 import { jsonInSlices } from '../query/result.js';
 import { NotFoundError } from '../receiver/errors.js';
 import { BearerAuth } from '../receiver/security.js';
@@ -25,9 +24,10 @@ import { inlineDecoder } from '../receiver/decode.js';
 import { DecodePool } from '../receiver/decode-pool.js';
 import { Forwarder, parseHeaders } from '../receiver/forward.js';
 import type { ExportDeps } from '../receiver/handler.js';
-import { Store } from '../store/db.js';
-import { defaultSnapshotPath, snapshotStagingDir, SnapshotPublisher } from '../store/snapshot.js';
-import { startArchiveSchedule } from '../store/archive-schedule.js';
+import type { Store } from '../store/db.js';
+import { defaultSnapshotPath, type SnapshotPublisher } from '../store/snapshot.js';
+import { openStoreInstance, refuseWhileRecovering, startRecovery, STORE_WATCH_MS, type InstanceContext, type StoreInstance } from './store-instance.js';
+import type { StoreRecovery } from './recovery.js';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../telemetry/log.js';
 import { RejectionLog } from '../telemetry/rejection-log.js';
@@ -40,6 +40,8 @@ export interface RunningServer {
   readonly genai: GenAiSettler;
   readonly queries: QueryLibrary;
   readonly snapshot: SnapshotPublisher;
+  /** The store in use and its reopening after an invalidation; the four above are the instance in use now. */
+  readonly recovery: StoreRecovery<StoreInstance>;
   /** Resolves once the embedding model is loaded (or failed to load, or embedding is off). */
   embedding(): Promise<EmbeddingService | null>;
   readonly metrics: IngestMetrics;
@@ -56,9 +58,6 @@ const text = (status: number, body: string, type = 'text/plain; charset=utf-8') 
 });
 
 const json = (status: number, body: unknown) => text(status, JSON.stringify(body), 'application/json');
-
-/** Ingest counts as busy until its queue has been empty this long: embedding waits for that lull. */
-const INGEST_LULL_MS = 250;
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const metrics = new IngestMetrics();
@@ -96,68 +95,21 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         compression: config.forwardCompression,
       })
     : null;
-  const store = await Store.open({
-    path: config.db,
-    // The query API's SQL may read the data (database, snapshot, archive) and nothing else on the
-    // host, not even the files beside the database (the working folder, with --db NAME).
-    fileAccess: { directories: [archiveDir, snapshotStagingDir(snapshotPath)], files: [config.db, `${config.db}.wal`, snapshotPath] },
-    threads: config.dbThreads,
-    checkpointThreshold: config.dbCheckpointThreshold,
-    summaryIntervalMs: config.summaryIntervalMs,
-    onSummaryError: (err) => log.error({ err }, 'merging summary deltas failed; they stay journalled and are retried'),
-  }).catch((err: unknown) => {
+  const rejections = new RejectionLog(log);
+  const ctx: InstanceContext = { config, log, metrics, rejections, genaiTables, snapshotPath, archiveDir, onCommitError: () => void recovery.check().catch(() => undefined) };
+  const first = await openStoreInstance(ctx).catch((err: unknown) => {
     forward?.close();
     throw err;
   });
-  log.info({ db: config.db, schemaVersion: store.schemaVersion }, 'store open, migrations applied');
-
-  let embedding: EmbeddingService | null = null;
-  const rejections = new RejectionLog(log);
-  const queue = new GroupCommitQueue(
-    store.writer,
-    {
-      maxBatchRows: config.batchMaxRows,
-      maxWaitMs: config.batchMaxWaitMs,
-      maxQueueRows: config.queueMaxRows,
-      retryAfterSeconds: config.retryAfterSeconds,
-    },
-    {
-      onCommit(batch, seconds, result) {
-        metrics.batches.inc();
-        metrics.commitRows.inc(batch.executions.length + batch.rejected.length);
-        embedding?.indexer.enqueue(batch.executions);
-        snapshot.markChanged();
-        metrics.commitSeconds.observe(seconds);
-        metrics.spansDuplicate.inc(result.duplicates);
-        if (batch.rejected.length) rejections.note(batch.rejected);
-      },
-      onDepth: (rows) => metrics.queueDepth.set(rows),
-      onCommitError: (err) => store.noteError(err),
-    },
-  );
-  const settler = new GenAiSettler(
-    store.writer,
-    await store.connect(),
-    {
-      tables: genaiTables,
-      taskDescriptionAttribute: config.genaiTaskDescriptionAttribute,
-      taskTypeAttribute: config.genaiTaskTypeAttribute,
-      poolAttribute: config.genaiPoolAttribute,
-    },
-    metrics,
-    { settleMs: config.genaiSettleMs, orphanTtlMs: config.genaiOrphanTtlMs, maxPending: config.genaiMaxPending },
-    {
-      onSettled(rows) {
-        embedding?.indexer.enqueue(rows);
-        snapshot.markChanged();
-      },
-      onError: (err) => log.error({ err }, 'assembling GenAI runs failed; the spans stay pending and are retried'),
-    },
-  );
+  log.info({ db: config.db, schemaVersion: first.store.schemaVersion }, 'store open, migrations applied');
+  const recovery = startRecovery(first, ctx);
+  /** The instance in use; while there is none, a retryable refusal (UNAVAILABLE, 503) that names the cause. */
+  const live = (): StoreInstance => recovery.current() ?? refuseWhileRecovering(recovery.status(), config.retryAfterSeconds);
+  const queue: BatchConsumer = { consume: (batch) => live().queue.consume(batch) };
   const pool = config.decodeThreads > 0 ? new DecodePool(config.decodeThreads, log) : null;
   const deps: ExportDeps = { consumer: queue, metrics, decode: pool ? pool.decode : inlineDecoder, forward };
   let ready = false;
-  const probes = new StoreProbes(store, log);
+  const probes = new StoreProbes(recovery);
 
   const http = new HttpReceiver(
     {
@@ -175,34 +127,18 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     .route('GET', '/healthz', () => probes.healthz())
     .route('GET', '/readyz', () => probes.readyz(ready))
     .route('GET', '/metrics', async () => text(200, await metrics.registry.metrics(), metrics.registry.contentType))
-    .route('GET', '/v1/embeddings', async () => json(embedding ? 200 : 503, embedding ? await embedding.indexer.coverage() : { error: 'embedding is not running' }))
+    .route('GET', '/v1/embeddings', async () => {
+      const embedding = live().embeddingNow();
+      return json(embedding ? 200 : 503, embedding ? await embedding.indexer.coverage() : { error: 'embedding is not running' });
+    })
     .route('POST', '/v1/embeddings/reembed', async () => {
+      const embedding = live().embeddingNow();
       if (!embedding) return json(503, { error: 'embedding is not running' });
       embedding.indexer.requestRescan();
       return json(202, await embedding.indexer.coverage());
     });
 
-  const snapshot = new SnapshotPublisher(
-    await store.connect(),
-    snapshotPath,
-    config.snapshotInterval * 1000,
-    (info) => {
-      metrics.snapshotSeconds.observe(info.seconds);
-      metrics.snapshotBytes.set(info.bytes);
-      log.info({ path: info.path, bytes: info.bytes, seconds: info.seconds }, 'snapshot published');
-    },
-    (err) => log.error({ err }, 'snapshot failed'),
-  );
-  const readPool = await ReadPool.open(() => store.connect(), config.queryConnections, config.queryTimeoutMs);
-  const queries = new QueryLibrary(
-    readPool,
-    () => (embedding ? { index: embedding.index, embedder: embedding.client } : null),
-    archiveDir,
-    () => store.writer.flushSummaries(),
-    { lexicalWeight: config.queryLexicalWeight, maxResultBytes: config.queryMaxResultBytes, sqlConcurrency: config.querySqlConcurrency, router: { mode: config.routerMode, exploreShare: config.routerExploreShare } },
-  );
-  if (readPool.concurrency < config.queryConnections)
-    log.info({ queryConnections: config.queryConnections, atOnce: readPool.concurrency, uvThreads: uvThreads() }, 'queries run at most this many at once, leaving two libuv threads to ingest; raise UV_THREADPOOL_SIZE for more');
+  const queries: Pick<QueryLibrary, 'run'> = { run: (...args) => live().queries.run(...args) };
   http.route('GET', '/v1/query/', async (_req, url) => {
     const name = url.pathname.slice('/v1/query/'.length);
     if (!isQueryName(name)) throw new NotFoundError(`no query ${JSON.stringify(name)}: known are ${QUERY_NAMES.join(', ')}`);
@@ -226,8 +162,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     metrics.feedback.inc({ source: 'api' }, r.feedbackStored);
     return json(r.feedbackStored ? 201 : 200, { feedback_id: row.feedback_id, task_id: row.task_id, stored: r.feedbackStored === 1 });
   });
-  policyRoutes(http, store, () => snapshot.markChanged());
-  dashboardRoutes(http, queries, { registry: metrics.registry, startedAt: new Date(), index: () => embedding?.index ?? null, snapshot: () => snapshot.last }, log);
+  const store = {
+    connect: () => live().store.connect(),
+    get writer() {
+      return live().store.writer;
+    },
+  };
+  policyRoutes(http, store, () => recovery.current()?.snapshot.markChanged());
+  const current = () => recovery.current();
+  dashboardRoutes(http, queries, { registry: metrics.registry, startedAt: new Date(), index: () => current()?.embeddingNow()?.index ?? null, snapshot: () => current()?.snapshot.last ?? null }, log);
 
   let grpc: GrpcReceiver | undefined;
   try {
@@ -237,40 +180,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     await grpc?.stop(0);
     forward?.close();
     await pool?.close();
-    readPool.close();
-    await settler.stop();
-    await store.close();
+    await (await recovery.stop())?.close();
     throw err;
   }
-  const archive =
-    config.archiveOlderThan === 'off'
-      ? null
-      : startArchiveSchedule(store, {
-          archiveDir,
-          olderThan: config.archiveOlderThan,
-          interval: config.archiveInterval,
-          runAtStart: true,
-          onReport: (r) => {
-            if (r.executions > 0) log.info({ ...r }, 'archived old executions');
-            snapshot.markChanged();
-          },
-          onError: (err) => log.error({ err }, 'archive run failed; it undid itself and retries at the next interval'),
-        });
   const self = config.telemetryEndpoint ? startSelfTelemetry(config.telemetryEndpoint, metrics.registry, { host: grpcAddr.host, port: grpc.port }, config.telemetryIntervalMs) : null;
   ready = true;
-  probes.start();
-  settler.start();
+  first.start();
+  recovery.watch(STORE_WATCH_MS);
   tls?.watch(config.tlsReloadIntervalMs);
-  snapshot.start();
-  // The model may need building on a first start: ingest does not wait for it.
-  const embeddingStarted = config.embed
-    ? startEmbedding(config, store, metrics, log, () => snapshot.markChanged(), () => queue.idleMs() < INGEST_LULL_MS).then(
-        (e) => {
-          embedding = e;
-        },
-        (err: unknown) => log.error({ err }, 'embedding disabled: the model could not be loaded'),
-      )
-    : Promise.resolve();
   const exposed = [grpcAddr.host, httpAddr.host].filter((h) => !isLoopback(h));
   if (exposed.length && !auth && !tls?.mutual)
     log.warn({ listen: exposed }, 'listening beyond loopback with no bearer token and no client certificates: anyone who can reach it can export and query');
@@ -278,33 +195,33 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   let stopping: Promise<void> | null = null;
   return {
-    store,
-    genai: settler,
-    queries,
-    snapshot,
+    get store() {
+      return live().store;
+    },
+    get genai() {
+      return live().settler;
+    },
+    get queries() {
+      return live().queries;
+    },
+    get snapshot() {
+      return live().snapshot;
+    },
+    recovery,
     metrics,
     grpcPort: grpc.port,
     httpPort: http.port,
     isReady: () => ready,
-    embedding: () => embeddingStarted.then(() => embedding),
+    embedding: () => live().embedding(),
     stop() {
       stopping ??= (async () => {
         ready = false;
-        probes.stop();
         log.info('stopping: refusing new requests, finishing in-flight ones');
         await Promise.all([grpc.stop(config.shutdownGraceMs), http.stop(config.shutdownGraceMs)]);
         tls?.stop();
-        await archive?.stop();
-        await queue.drain();
-        rejections.flush();
-        await settler.stop();
-        await snapshot.stop();
-        await embeddingStarted;
-        await embedding?.stop();
+        await (await recovery.stop())?.close();
         await pool?.close();
         forward?.close();
-        readPool.close();
-        await store.close();
         await self?.shutdown().catch((err: unknown) => log.warn({ err }, 'self-telemetry flush failed'));
         log.info('stopped cleanly');
       })();

@@ -48,6 +48,8 @@ export class Store {
   private closed = false;
   private readonly faults = new FaultWatch();
   private probeConn: DuckDBConnection | null = null;
+  /** Every connection handed out: an invalidated instance is let go only once none holds it. */
+  private readonly handedOut = new Set<DuckDBConnection>();
 
   private constructor(
     readonly path: string,
@@ -74,22 +76,34 @@ export class Store {
   }
 
   /** A fresh connection on the same instance, for readers. */
-  connect(): Promise<DuckDBConnection> {
-    return this.instance.connect();
+  async connect(): Promise<DuckDBConnection> {
+    const conn = await this.instance.connect();
+    this.handedOut.add(conn);
+    return conn;
+  }
+
+  /** Keeps the first fatal error a caller saw (the failed checkpoint itself), the reason the probes give. */
+  noteError(err: unknown): void {
+    this.faults.note(err);
   }
 
   /**
    * Whether the instance still runs statements. An invalidated one (a failed checkpoint) never does again:
    * only reopening the file, which replays the WAL, brings back what was acknowledged.
    */
-  /** Keeps the first fatal error a caller saw (the failed checkpoint itself), the reason the probes give. */
-  noteError(err: unknown): void {
-    this.faults.note(err);
-  }
-
   async health(): Promise<StoreHealth> {
     this.probeConn ??= await this.instance.connect();
     return this.faults.check(this.probeConn);
+  }
+
+  /** Writes the WAL into the file now: on a reopened instance, the proof that the disk has room again. */
+  async checkpoint(): Promise<void> {
+    try {
+      await this.writeConn.run('CHECKPOINT');
+    } catch (err) {
+      this.faults.note(err);
+      throw err;
+    }
   }
 
   async close(): Promise<void> {
@@ -97,17 +111,23 @@ export class Store {
     this.closed = true;
     const healthy = (await this.health().catch(() => ({ ok: true }))).ok;
     this.probeConn?.closeSync();
-    if (!healthy) {
+    if (healthy) {
+      await this.writer.flushSummaries();
+      this.writer.close();
+      await this.writeConn.run('CHECKPOINT');
+    } else {
       // Nothing more can be written or checkpointed; the WAL on disk holds what was acknowledged.
       this.writer.close();
-      this.writeConn.closeSync();
-      this.instance.closeSync();
-      return;
     }
-    await this.writer.flushSummaries();
-    this.writer.close();
-    await this.writeConn.run('CHECKPOINT');
-    this.writeConn.closeSync();
+    // A connection still open keeps the old instance, and its file handles, alive beside a reopened one.
+    for (const c of [this.writeConn, ...this.handedOut]) {
+      try {
+        c.closeSync();
+      } catch {
+        // already closed by its owner
+      }
+    }
+    this.handedOut.clear();
     this.instance.closeSync();
   }
 }
