@@ -16,6 +16,11 @@ const hostPort = z
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):\d{1,5}$/, 'expected HOST:PORT')
   .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be ≤ 65535');
 
+/** A size as DuckDB reads one (its settings take these). */
+const byteSize = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'expected a size such as 256MB');
+
 const int = (min: number) => z.coerce.number().int().min(min);
 
 /** A boolean from a flag, a file or the environment: true/false/1/0 as text too. */
@@ -34,10 +39,7 @@ const Settings = z.strictObject({
   shutdownGraceMs: int(0).default(10_000),
   dbThreads: int(1).optional(),
   /** A checkpoint stalls commits; fewer, larger ones keep ingest smooth (see docs/benchmarks.md). */
-  dbCheckpointThreshold: z
-    .string()
-    .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'expected a size such as 256MB')
-    .default('256MB'),
+  dbCheckpointThreshold: byteSize.default('256MB'),
   /** After DuckDB invalidates the database, reopen attempts before /healthz fails (with back-off up to dbReopenMaxDelayMs). */
   dbReopenAttempts: int(1).default(120),
   dbReopenMaxDelayMs: int(10).default(30_000),
@@ -77,6 +79,12 @@ const Settings = z.strictObject({
   queryMaxResultBytes: int(1024).default(16 * MiB),
   /** Statements of /v1/query/sql run at once; more wait (within queryTimeoutMs), so ingest keeps its threads. */
   querySqlConcurrency: int(1).max(16).default(1),
+  /** Where /v1/query/sql runs: 'snapshot', a low-priority process of its own over the published snapshot (ingest never waits for it; it reads data up to snapshotInterval old), or 'live', the server's instance (read-your-writes). */
+  querySqlSource: z.enum(['snapshot', 'live']).default('snapshot'),
+  /** DuckDB threads, memory and nice value of that process. */
+  querySqlThreads: int(1).max(64).default(1),
+  querySqlMemoryLimit: byteSize.default('256MB'),
+  querySqlNice: int(0).max(19).default(10),
   /** Weight of lexical overlap (BM25) against cosine in similar/recommend; 0 ranks by cosine alone (docs/hybrid-ranking.md). */
   queryLexicalWeight: z.coerce.number().min(0).max(1).default(DEFAULT_LEXICAL_WEIGHT),
   /** recommend's mode when a call names none: exploit, or explore (Thompson sampling on at most routerExploreShare of calls). */

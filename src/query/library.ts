@@ -11,8 +11,8 @@ import { sketchQuantile } from '../store/summaries.js';
 import { committedSummarySources } from '../store/summary-journal.js';
 import { QUERY_PARAMS, type QueryName, type QueryParams } from './params.js';
 import { Slots, type ReadPool } from './pool.js';
-import { readCapped } from './result.js';
-import { readOnlySelect } from './sql-guard.js';
+import { runCallerSql } from './caller-sql.js';
+import type { SqlProcess } from './sql-process.js';
 import { isSeriesName, runSeries } from './series.js';
 import type { VectorHit, VectorIndex } from './vector-index.js';
 import { legacyRecommend, wilson, type TierEvidence } from './router/legacy.js';
@@ -55,6 +55,8 @@ export interface QueryLibraryOptions {
   maxResultBytes?: number;
   /** The caller's SQL statements that may run at once (default 1): the rest wait, within their time limit. */
   sqlConcurrency?: number;
+  /** Where the caller's SQL runs once a snapshot exists: a process of its own over it (sql-process.ts). */
+  sqlProcess?: Pick<SqlProcess, 'available' | 'run'>;
 }
 
 export const DEFAULT_MAX_RESULT_BYTES = 16 * 1024 * 1024;
@@ -84,6 +86,7 @@ export class QueryLibrary {
   private readonly lexicalWeight: number;
   private readonly maxResultBytes: number;
   private readonly sqlLane: Slots;
+  private readonly sqlProcess: QueryLibraryOptions['sqlProcess'];
   /** FROM sources of the additive summary tables as committed, the journal included. */
   private summaries: Map<string, string> | null = null;
   readonly router: Router;
@@ -103,6 +106,7 @@ export class QueryLibrary {
     this.lexicalWeight = options.lexicalWeight ?? DEFAULT_LEXICAL_WEIGHT;
     this.maxResultBytes = options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
     this.sqlLane = new Slots(options.sqlConcurrency ?? 1);
+    this.sqlProcess = options.sqlProcess;
     if (!(this.lexicalWeight >= 0 && this.lexicalWeight <= 1)) throw new RangeError(`lexicalWeight must be within 0..1, got ${options.lexicalWeight}`);
     this.router = new Router((text, values) => this.read({ text, values }, false).then((r) => r.rows), options.router);
   }
@@ -115,7 +119,9 @@ export class QueryLibrary {
     const params = parsed.data as Record<string, unknown>;
     if ((name === 'similar' || name === 'recommend') && params.lexical_weight === undefined) params.lexical_weight = this.lexicalWeight;
     const now = opts.now ?? new Date();
-    if (!READS_COMMITTED.has(name)) await this.freshen();
+    // The snapshot's summaries were merged when it was taken: SQL over it waits for nobody.
+    const onSnapshot = name === 'sql' && this.sqlProcess?.available();
+    if (!READS_COMMITTED.has(name) && !onSnapshot) await this.freshen();
     else if (!this.summaries) this.summaries = await this.pool.use((conn) => committedSummarySources(conn));
     const result = await this.dispatch(name, params, now, opts.explain ?? false, opts.onProgress);
     return { query: name, params, ...result, took_ms: Math.round((performance.now() - started) * 100) / 100 };
@@ -411,25 +417,19 @@ export class QueryLibrary {
   }
 
   private async sql(p: QueryParams<'sql'>, explain: boolean) {
-    return this.pool.use(
-      async (conn, deadline) => {
-        if (p.include_archive) {
-          await conn.run(`CREATE OR REPLACE TEMP VIEW all_executions AS SELECT * FROM ${executionsSource(this.archiveDir)}`);
-          await conn.run(`CREATE OR REPLACE TEMP VIEW all_feedback AS SELECT * FROM ${feedbackSource(this.archiveDir)}`);
-        }
-        const select = await readOnlySelect(conn, p.query);
-        // The caller's SQL failing (a refused file, a bad cast) is a 400, not our 500.
-        const { rows, truncated } = await readCapped(conn, select, { maxRows: p.max_rows, maxBytes: this.maxResultBytes, deadline });
-        const notes = truncated ? [`truncated at ${p.max_rows} rows`] : [];
-        return { rows, notes, explain: explain ? await explainAnalyze(conn, { text: select.sql, values: [] }).catch(userSqlError) : undefined };
-      },
-      { lane: this.sqlLane },
-    );
+    const o = { archiveDir: this.archiveDir, maxResultBytes: this.maxResultBytes, explain };
+    if (this.sqlProcess?.available()) {
+      const release = await this.sqlLane.acquire(performance.now() + this.pool.timeoutMs, 'a SQL lane');
+      try {
+        const r = await this.sqlProcess.run(p, explain);
+        const age = Math.max(0, Math.round((Date.now() - r.snapshotAt.getTime()) / 1000));
+        return { rows: r.rows, explain: r.explain, notes: [...r.notes, `read from the snapshot of ${r.snapshotAt.toISOString()} (${age} s old): rows stored since then are not in it`] };
+      } finally {
+        release();
+      }
+    }
+    return this.pool.use((conn, deadline) => runCallerSql(conn, deadline, p, o), { lane: this.sqlLane });
   }
-}
-
-function userSqlError(err: unknown): never {
-  throw new InvalidInputError(`sql: ${(err as Error).message}`, { cause: err });
 }
 
 async function explainAnalyze(conn: DuckDBConnection, sql: Sql): Promise<string> {

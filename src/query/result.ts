@@ -60,7 +60,7 @@ const BYTES = '__orb_row_bytes';
 /** Converted bytes between two yields to the event loop. */
 const SLICE_BYTES = 256 * 1024;
 
-function userSqlError(err: unknown): never {
+export function userSqlError(err: unknown): never {
   throw new InvalidInputError(`sql: ${(err as Error).message}`, { cause: err });
 }
 

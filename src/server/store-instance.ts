@@ -7,6 +7,7 @@ import type { ModelTables } from '../convert/genai/tables.js';
 import { GroupCommitQueue } from '../pipeline/group-commit.js';
 import { GenAiSettler } from '../pipeline/genai-settler.js';
 import { QueryLibrary } from '../query/library.js';
+import { SqlProcess } from '../query/sql-process.js';
 import { ReadPool, uvThreads } from '../query/pool.js';
 import { Store } from '../store/db.js';
 import { snapshotStagingDir, SnapshotPublisher } from '../store/snapshot.js';
@@ -134,12 +135,29 @@ async function assemble(ctx: InstanceContext, store: Store, built: (() => Promis
   built.push(() => snapshot.stop());
   const readPool = await ReadPool.open(() => store.connect(), config.queryConnections, config.queryTimeoutMs);
   built.push(() => readPool.close());
+  const sqlProcess =
+    config.querySqlSource === 'snapshot' && config.snapshotInterval > 0
+      ? new SqlProcess({
+          snapshot: ctx.snapshotPath,
+          archiveDir: ctx.archiveDir,
+          threads: config.querySqlThreads,
+          memoryLimit: config.querySqlMemoryLimit,
+          nice: config.querySqlNice,
+          concurrency: config.querySqlConcurrency,
+          timeoutMs: config.queryTimeoutMs,
+          maxResultBytes: config.queryMaxResultBytes,
+          onExit: (code, signal) => {
+            if (signal === 'SIGKILL' || (code !== 0 && code !== null)) log.warn({ code, signal }, 'the snapshot SQL process ended; the next /v1/query/sql starts a new one');
+          },
+        })
+      : null;
+  built.push(() => sqlProcess?.close());
   const queries = new QueryLibrary(
     readPool,
     () => (embedding ? { index: embedding.index, embedder: embedding.client } : null),
     ctx.archiveDir,
     () => store.writer.flushSummaries(),
-    { lexicalWeight: config.queryLexicalWeight, maxResultBytes: config.queryMaxResultBytes, sqlConcurrency: config.querySqlConcurrency, router: { mode: config.routerMode, exploreShare: config.routerExploreShare } },
+    { lexicalWeight: config.queryLexicalWeight, maxResultBytes: config.queryMaxResultBytes, sqlConcurrency: config.querySqlConcurrency, sqlProcess: sqlProcess ?? undefined, router: { mode: config.routerMode, exploreShare: config.routerExploreShare } },
   );
   if (readPool.concurrency < config.queryConnections)
     log.info({ queryConnections: config.queryConnections, atOnce: readPool.concurrency, uvThreads: uvThreads() }, 'queries run at most this many at once, leaving two libuv threads to ingest; raise UV_THREADPOOL_SIZE for more');
@@ -194,6 +212,7 @@ async function assemble(ctx: InstanceContext, store: Store, built: (() => Promis
         await embedding?.stop();
         embedding = null;
         readPool.close();
+        sqlProcess?.close();
         await store.close();
       })();
       return closing;

@@ -35,7 +35,7 @@ export class MissingDatabaseError extends Error {
 }
 
 /** Confines DuckDB's file access to these folders and files, for the life of the instance. */
-async function confine(conn: DuckDBConnection, access: { directories: string[]; files: string[] }): Promise<void> {
+export async function confine(conn: DuckDBConnection, access: { directories: string[]; files: string[] }): Promise<void> {
   const list = (xs: string[]) => `[${[...new Set(xs)].map(sqlString).join(', ')}]`;
   await conn.run(`SET allowed_directories = ${list(access.directories.map((d) => `${resolve(d)}${sep}`))}`);
   await conn.run(`SET allowed_paths = ${list(access.files.map((f) => resolve(f)))}`);
