@@ -2,8 +2,10 @@
 // process, a gRPC client exporting small requests at a steady rate, first alone (idle), then
 // beside a loop of hostile queries: concurrent cross joins cut off at the time limit, and results
 // too large (100 MB values). Target: ack p99 under hostile queries ≤ 2× idle.
-//   npm run bench:hostile-query [-- --seconds 15 --rate 50 --spans 50 --hostile 6]
-import { mkdtempSync, rmSync } from 'node:fs';
+// --sources: where the SQL runs, `snapshot` (its own process over the snapshot, the default) and/or
+// `live` (the server's instance), one server each.
+//   npm run bench:hostile-query [-- --seconds 15 --rate 50 --spans 50 --hostile 6 --sources snapshot,live]
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +19,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '50' },
     spans: { type: 'string', default: '50' },
     hostile: { type: 'string', default: '6' },
+    sources: { type: 'string', default: 'snapshot,live' },
   },
 });
 const seconds = Number(args.seconds);
@@ -80,11 +83,14 @@ async function hostileLoop(httpUrl: string, until: () => boolean, codes: Map<num
   }
 }
 
-async function main(): Promise<void> {
+async function main(source: string): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'orb-bench-hostile-'));
-  const srv = await spawnServe(['--db', join(dir, 'bench.duckdb'), '--snapshot-interval', '0']);
+  const db = join(dir, 'bench.duckdb');
+  const srv = await spawnServe(['--db', db, '--snapshot-interval', '5', '--query-sql-source', source]);
   try {
     await ingest(srv.grpcAddress, 2000); // warm-up
+    // The SQL process reads the snapshot: one must exist before the hostile phase.
+    while (!existsSync(db.replace(/\.duckdb$/, '.snapshot.duckdb'))) await new Promise((r) => setTimeout(r, 200));
     const idle = await ingest(srv.grpcAddress, seconds * 1000);
     const loadIdle = loadavg()[0]!;
     let done = false;
@@ -97,10 +103,13 @@ async function main(): Promise<void> {
     await Promise.all(loops);
     const line = (name: string, r: { acks: number[]; errors: number }, load: number) =>
       `${name.padEnd(16)} acks ${String(r.acks.length).padStart(5)}  errors ${r.errors}  p50 ${pct(r.acks, 50).toFixed(1)} ms  p99 ${pct(r.acks, 99).toFixed(1)} ms  max ${Math.max(...r.acks).toFixed(1)} ms  (load ${load.toFixed(2)})`;
-    console.log(`ingest: ${rate} requests/s × ${spansPer} spans over gRPC, ${seconds} s each; hostile: ${hostileCount} concurrent /v1/query/sql loops`);
+    console.log(`\n== querySqlSource ${source}: ingest ${rate} requests/s × ${spansPer} spans over gRPC, ${seconds} s each; hostile: ${hostileCount} concurrent /v1/query/sql loops`);
     console.log(line('idle', idle, loadIdle));
     console.log(line('hostile queries', busy, loadBusy));
     console.log(`hostile query answers: ${[...codes.entries()].map(([c, n]) => `${c}×${n}`).join(', ')}`);
+    // The server's own peak RSS (the SQL process, when used, is another process with its own).
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${srv.child.pid}/status`, 'utf8'))?.[1];
+    console.log(`server peak RSS (VmHWM): ${hwm ? `${(Number(hwm) / 1024).toFixed(0)} MB` : 'unknown'}`);
     console.log(`ack p99 under hostile queries / idle: ${(pct(busy.acks, 99) / pct(idle.acks, 99)).toFixed(2)}× (target ≤ 2×)`);
   } finally {
     srv.child.kill('SIGTERM');
@@ -109,4 +118,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+for (const source of args.sources.split(',')) await main(source);
