@@ -37,6 +37,8 @@ const { values } = parseArgs({
     params: { type: 'string', default: '' },
     /** Router policies to run, of legacy, bayes, explore (the fixed baselines always run). */
     policies: { type: 'string', default: 'legacy,bayes,explore' },
+    /** Static world: print each kind's pick where it is not the oracle's. */
+    verbose: { type: 'boolean', default: false },
   },
 });
 const T = Number(values.tasks);
@@ -69,18 +71,23 @@ interface Kind {
 const rng = mulberry32(Number(values.seed));
 const groups = readEvalSet(values.eval).groups.map((g) => ({ g, r: rng() })).sort((a, b) => a.r - b.r).map((x) => x.g);
 const profileNames = Object.keys(PROFILES);
+// Kinds come in blocks of four, one of each profile; two blocks in nine are new kinds, one in three
+// of the known blocks never ran small. Profiles, novelty, task types and untried tiers are crossed,
+// so that no profile is only new or only of one task type (an earlier world made every new kind
+// small-nearly-enough and every never-tried-small kind a feature).
 const kinds: Kind[] = groups.map((g, i) => {
+  const block = Math.floor(i / 4);
   const profile = profileNames[i % profileNames.length]!;
   const rate = PROFILES[profile]!;
-  const known = i % 4 !== 3;
+  const known = block % 9 !== 2 && block % 9 !== 6;
   return {
     group: g.group,
     texts: g.texts,
     profile,
     rate,
-    taskType: TYPES[Math.floor(i / 4) % TYPES.length]!,
+    taskType: TYPES[(i + block) % TYPES.length]!,
     known,
-    untriedSmall: known && Math.floor(i / 4) % 3 === 0,
+    untriedSmall: known && block % 3 === 0,
     oracle: TIERS.find((t) => rate[t] >= TARGET) ?? 'large',
   };
 });
@@ -329,6 +336,7 @@ if (want('static')) {
     for (const [name, extra] of strategies) {
       const picks = [];
       for (const k of ks) picks.push({ kind: k, tier: (await c.recommend(k.texts[3]!, k.taskType, extra)).tier });
+      if (values.verbose) for (const p of picks) if (p.tier !== p.kind.oracle) console.log(`- ${name}: ${p.kind.group} (${p.kind.profile}${p.kind.untriedSmall ? ', small never tried' : ''}) picked ${p.tier}, oracle ${p.kind.oracle}`);
       console.log(staticRow(name, score(picks), large, oracle));
     }
   }
@@ -381,6 +389,13 @@ if (want('loop')) {
     const hard = late.filter((p) => p.kind.oracle !== 'small');
     const chose = (xs: typeof late) => `${xs.filter((p) => p.tier === 'small').length}/${xs.length}`;
     if (late.length) discovery.push(`${name}: last quarter, never-tried-small kinds: small chosen ${chose(easy)} calls where small is adequate, ${chose(hard)} where it is not`);
+    // Where the regret comes from: known kinds (their fourth wording) and new kinds, by profile.
+    const by = new Map<string, number>();
+    for (const p of picks) {
+      const key = `${p.kind.known ? 'known' : 'new'} ${p.kind.profile}`;
+      by.set(key, (by.get(key) ?? 0) + regretOf(p.kind, p.tier ?? 'large'));
+    }
+    discovery.push(`${name}: regret by kind: ${[...by.entries()].sort().map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
   };
   report('always-large', tasks.map((t) => ({ kind: t.kind, tier: 'large' as Tier })));
   report('always-small', tasks.map((t) => ({ kind: t.kind, tier: 'small' as Tier })));
