@@ -52,6 +52,20 @@ describe('router posterior', () => {
     assert.equal(kernel(0.49, 0.7, S), 0);
   });
 
+  it("runs of the asked task itself weigh in full and do not silence its similar tasks' runs on the tier (by hand)", () => {
+    const levels: Levels = { global: new Map([['small', sums(10, 5)]]), repo: null, taskType: null };
+    // Global mean (5 + 1)/(10 + 2) = 0.5. On small: one run of the task itself (cosine 1, a failure)
+    // and two paraphrases at 0.8 (success) and 0.75 (success). The paraphrases' reference is 0.8, not
+    // the task's own 1.0: they weigh 1 and e^−1, the task's own run 1.
+    const [p] = posteriors(['small'], levels, [nb('small', 1, false), nb('small', 0.8, true), nb('small', 0.75, true)], S);
+    assert.ok(Math.abs(p!.alpha - (4 * 0.5 + 1 + Math.exp(-1))) < 1e-12, `α ${p!.alpha}`);
+    assert.ok(Math.abs(p!.beta - (4 * 0.5 + 1)) < 1e-12, `β ${p!.beta}`);
+    assert.equal(p!.neighbours, 3);
+    // Had the task's own run been the reference, the paraphrases would weigh e^−4 and e^−5.
+    const [own] = posteriors(['small'], levels, [nb('small', 1, false)], S);
+    assert.ok(p!.alpha - own!.alpha > 1.3, 'the paraphrases still count');
+  });
+
   it('a tier with no run anywhere has the uniform prior; the repo level sits between global and task type', () => {
     const levels: Levels = { global: new Map([['a', sums(2, 2)]]), repo: new Map([['a', sums(4, 0)]]), taskType: null };
     const ps = posteriors(['a', 'b'], levels, [], S);

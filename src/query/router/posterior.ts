@@ -79,6 +79,9 @@ export function kernel(similarity: number, best: number, s: Pick<RouterSettings,
   return Math.exp(-(Math.max(best, similarity) - similarity) / s.kernelWidth);
 }
 
+/** A neighbour this similar is the asked task itself (the same text; int8 codes round 1.0 a little). */
+export const SAME_TASK = 0.99;
+
 /** The best cosine among neighbours (the kernel's reference). */
 export const bestSimilarity = (xs: readonly { similarity: number }[]) => xs.reduce((m, x) => Math.max(m, x.similarity), -Infinity);
 
@@ -125,11 +128,14 @@ export function posteriors(tiers: Iterable<string>, levels: Levels, neighbours: 
   // Σ kernel · (recency-weighted sums) per tier; count is the executions inside the kernel.
   // The kernel's reference is the best match on the same tier: exact repeats of a task on one tier
   // must not silence the paraphrases that are all the evidence about another.
+  // Runs of this very task (its own text: cosine ≥ SAME_TASK) count in full and are not the kernel's
+  // reference: one run of the task on a tier, an exploratory one say, must add to what its similar
+  // tasks say about that tier, not silence them.
   const near = new Map<string, TierSums>();
   const best = new Map<string, number>();
-  for (const nb of neighbours) best.set(nb.tier, Math.max(best.get(nb.tier) ?? -Infinity, nb.similarity));
+  for (const nb of neighbours) if (nb.similarity < SAME_TASK) best.set(nb.tier, Math.max(best.get(nb.tier) ?? -Infinity, nb.similarity));
   for (const nb of neighbours) {
-    const w = kernel(nb.similarity, best.get(nb.tier)!, s);
+    const w = nb.similarity >= SAME_TASK ? 1 : kernel(nb.similarity, best.get(nb.tier)!, s);
     if (w === 0) continue;
     let a = near.get(nb.tier);
     if (!a) near.set(nb.tier, (a = emptySums()));
