@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { durationSetting } from '../duration.js';
+import { sizeSetting } from '../size.js';
 import { LOG_LEVELS } from '../telemetry/log.js';
 import { firstIssue } from '../convert/issues.js';
 
@@ -34,10 +35,9 @@ const Settings = z.strictObject({
   shutdownGraceMs: int(0).default(10_000),
   dbThreads: int(1).optional(),
   /** A checkpoint stalls commits; fewer, larger ones keep ingest smooth (see docs/benchmarks.md). */
-  dbCheckpointThreshold: z
-    .string()
-    .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'expected a size such as 256MB')
-    .default('256MB'),
+  dbCheckpointThreshold: sizeSetting().default('256MB'),
+  /** What the process may hold: DuckDB's memory_limit, the write queue and the decode pool get shares of it (src/memory-budget.ts); past them, exports are pushed back. */
+  memoryLimit: sizeSetting('expected a size of at least 64MiB, such as 512MB', 64 * MiB).default('512MB'),
   /** After DuckDB invalidates the database, reopen attempts before /healthz fails (with back-off up to dbReopenMaxDelayMs). */
   dbReopenAttempts: int(1).default(120),
   dbReopenMaxDelayMs: int(10).default(30_000),

@@ -22,6 +22,7 @@ import { StoreProbes } from './probes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { inlineDecoder } from '../receiver/decode.js';
 import { DecodePool } from '../receiver/decode-pool.js';
+import { memoryBudget } from '../memory-budget.js';
 import { Forwarder, parseHeaders } from '../receiver/forward.js';
 import type { ExportDeps } from '../receiver/handler.js';
 import type { Store } from '../store/db.js';
@@ -106,7 +107,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   /** The instance in use; while there is none, a retryable refusal (UNAVAILABLE, 503) that names the cause. */
   const live = (): StoreInstance => recovery.current() ?? refuseWhileRecovering(recovery.status(), config.retryAfterSeconds);
   const queue: BatchConsumer = { consume: (batch) => live().queue.consume(batch) };
-  const pool = config.decodeThreads > 0 ? new DecodePool(config.decodeThreads, log) : null;
+  const pool = config.decodeThreads > 0 ? new DecodePool(config.decodeThreads, log, memoryBudget(config.memoryLimit).decodeBytes, config.retryAfterSeconds) : null;
   const deps: ExportDeps = { consumer: queue, metrics, decode: pool ? pool.decode : inlineDecoder, forward };
   let ready = false;
   const probes = new StoreProbes(recovery);

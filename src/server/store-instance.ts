@@ -16,6 +16,7 @@ import type { IngestMetrics } from '../telemetry/metrics.js';
 import type { RejectionLog } from '../telemetry/rejection-log.js';
 import { startEmbedding, type EmbeddingService } from './embedding.js';
 import { RetryableError } from '../errors.js';
+import { memoryBudget } from '../memory-budget.js';
 import { StoreRecovery, type StoreState } from './recovery.js';
 
 /** Ingest counts as busy until its queue has been empty this long: embedding waits for that lull. */
@@ -58,6 +59,7 @@ export async function openStoreInstance(ctx: InstanceContext): Promise<StoreInst
     fileAccess: { directories: [ctx.archiveDir, snapshotStagingDir(ctx.snapshotPath)], files: [config.db, `${config.db}.wal`, ctx.snapshotPath] },
     threads: config.dbThreads,
     checkpointThreshold: config.dbCheckpointThreshold,
+    memoryLimitBytes: memoryBudget(config.memoryLimit).duckdbBytes,
     summaryIntervalMs: config.summaryIntervalMs,
     onSummaryError: (err) => log.error({ err }, 'merging summary deltas failed; they stay journalled and are retried'),
   });
@@ -80,6 +82,7 @@ async function assemble(ctx: InstanceContext, store: Store, built: (() => Promis
       maxBatchRows: config.batchMaxRows,
       maxWaitMs: config.batchMaxWaitMs,
       maxQueueRows: config.queueMaxRows,
+      maxQueueBytes: memoryBudget(config.memoryLimit).queueBytes,
       retryAfterSeconds: config.retryAfterSeconds,
     },
     {
