@@ -171,6 +171,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   };
   policyRoutes(http, store, () => recovery.current()?.snapshot.markChanged());
   const current = () => recovery.current();
+  metrics.vectorIndexSource = () => current()?.embeddingNow()?.index.codeBytes ?? 0;
   dashboardRoutes(http, queries, { registry: metrics.registry, startedAt: new Date(), index: () => current()?.embeddingNow()?.index ?? null, snapshot: () => current()?.snapshot.last ?? null }, log);
 
   let grpc: GrpcReceiver | undefined;

@@ -36,6 +36,14 @@ export class IngestMetrics {
     registers: [this.registry],
   });
   readonly embedYieldSeconds = new Counter({ name: 'orb_embedding_yield_seconds_total', help: 'Time embedding batches waited for a busy ingest', registers: [this.registry] });
+  /** Where the vector index's size is read from; set once embedding runs. */
+  vectorIndexSource: () => number = () => 0;
+  readonly vectorIndexBytes: Gauge = new Gauge({
+    name: 'orb_vector_index_bytes',
+    help: "Memory held by the vector index's int8 codes: it grows with the executions and is outside --memory-limit",
+    registers: [this.registry],
+    collect: (): void => this.vectorIndexBytes.set(this.vectorIndexSource()),
+  });
   readonly embedBacklog = new Gauge({ name: 'orb_embedding_backlog_rows', help: 'Committed executions waiting for a vector (in memory)', registers: [this.registry] });
   readonly embedTruncated = new Counter({ name: 'orb_embedding_truncated_total', help: 'Texts cut at the token limit before embedding', registers: [this.registry] });
   readonly embedTokens = new Counter({ name: 'orb_embedding_tokens_total', help: 'Tokens fed to the model: real, and padded (real + padding)', labelNames: ['kind'], registers: [this.registry] });
