@@ -26,6 +26,7 @@ const { values: args } = parseArgs({
     'fat-attrs': { type: 'string', default: '450000' },
     invalid: { type: 'string', default: '100000' },
     embed: { type: 'string', default: 'true' },
+    phases: { type: 'string', default: 'abc' },
   },
 });
 const MB = 1024 * 1024;
@@ -125,7 +126,7 @@ async function exporters(address: string, codes: Map<string, number>): Promise<s
 
 function fatBody(attrs: number): Buffer {
   const a: Record<string, unknown> = minimalExecution() as Record<string, unknown>;
-  for (let i = 0; i < attrs; i++) a[`execution.metadata.k${i}`] = `v${i}`;
+  for (let i = 0; i < attrs; i++) a[`execution.metadata.${i.toString(36)}`] = `v${i.toString(36)}`;
   return encodeRequest(otlpRequest([{ attrs: a, spanId: 'fa70000000000001', traceId: 'fa700000000000000000000000000001', name: 'fat' }]));
 }
 
@@ -156,19 +157,28 @@ async function invalid(address: string, codes: Map<string, number>): Promise<str
   }
 }
 
+/** Where the memory is, as the server itself reports it: V8 heap, buffers outside it, DuckDB's buffer manager. */
+async function breakdown(httpUrl: string): Promise<string> {
+  const metrics = await (await fetch(`${httpUrl}/metrics`)).text();
+  const m = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN) / MB;
+  const sql = await fetch(`${httpUrl}/v1/query/sql?query=${encodeURIComponent('SELECT sum(memory_usage_bytes)::BIGINT AS n FROM duckdb_memory()')}`).then((r) => r.text());
+  return `  after (a): RSS ${m('orb_process_resident_memory_bytes').toFixed(0)} MiB = V8 heap ${m('orb_nodejs_heap_size_total_bytes').toFixed(0)} MiB (used ${m('orb_nodejs_heap_size_used_bytes').toFixed(0)}) + external ${m('orb_nodejs_external_memory_bytes').toFixed(0)} MiB + native; duckdb_memory(): ${sql.slice(0, 120)}`;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'orb-bench-overload-'));
   const db = join(dir, 'bench.duckdb');
   // Defaults throughout (embedding on, --memory-limit 512MB); only the ports and the file are ours.
-  const srv = await spawnServe(['--db', db], { ORB_EMBED: args.embed, ORB_ARCHIVE_OLDER_THAN: '90d' });
+  const srv = await spawnServe(['--db', db], { ORB_EMBED: args.embed, ORB_ARCHIVE_OLDER_THAN: '90d', ...(process.env.BENCH_SERVE_ENV ? Object.fromEntries(process.env.BENCH_SERVE_ENV.split(',').map((kv) => kv.split('='))) : {}) });
   const pid = srv.child.pid!;
   const phases: Phase[] = [];
   let indexBytes = NaN;
   try {
     const idleRss = procStatus(pid, 'VmRSS');
-    phases.push(await phase(`(a) ${args.exporters} exporters × ${args.spans} spans, ${args.seconds} s`, pid, srv.httpUrl, (c) => exporters(srv.grpcAddress, c)));
-    phases.push(await phase(`(b) ${args.fat} concurrent fat requests, ${args['fat-attrs']} attributes`, pid, srv.httpUrl, (c) => fat(srv.grpcAddress, c)));
-    phases.push(await phase(`(c) one request of ${args.invalid} invalid spans`, pid, srv.httpUrl, (c) => invalid(srv.grpcAddress, c)));
+    if (args.phases.includes('a')) phases.push(await phase(`(a) ${args.exporters} exporters × ${args.spans} spans, ${args.seconds} s`, pid, srv.httpUrl, (c) => exporters(srv.grpcAddress, c)));
+    if (args.phases.includes('a')) console.log(await breakdown(srv.httpUrl));
+    if (args.phases.includes('b')) phases.push(await phase(`(b) ${args.fat} concurrent fat requests, ${args['fat-attrs']} attributes`, pid, srv.httpUrl, (c) => fat(srv.grpcAddress, c)));
+    if (args.phases.includes('c')) phases.push(await phase(`(c) one request of ${args.invalid} invalid spans`, pid, srv.httpUrl, (c) => invalid(srv.grpcAddress, c)));
     const metrics = await (await fetch(`${srv.httpUrl}/metrics`)).text();
     indexBytes = Number(/^orb_vector_index_bytes (\S+)$/m.exec(metrics)?.[1] ?? NaN);
     const hwm = procStatus(pid, 'VmHWM');

@@ -13,10 +13,12 @@ export interface MemoryBudget {
   queueBytes: number;
   /** Export bodies being decoded; a decoded body takes several times its wire size. */
   decodeBytes: number;
+  /** The V8 old generation of each decode worker: a hard ceiling; a request that needs more is refused as too large. */
+  decodeHeapBytes: number;
 }
 
 /** Shares, measured with bench:overload on the 512MB default (docs/benchmarks.md). */
-const SHARE = { duckdb: 0.35, queue: 0.1, decode: 1 / 32 } as const;
+const SHARE = { duckdb: 0.25, queue: 0.1, decode: 1 / 32, decodeHeap: 0.4 } as const;
 
 export function memoryBudget(limit: string | number): MemoryBudget {
   const totalBytes = typeof limit === 'number' ? limit : parseSize(limit);
@@ -25,5 +27,6 @@ export function memoryBudget(limit: string | number): MemoryBudget {
     duckdbBytes: Math.floor(totalBytes * SHARE.duckdb),
     queueBytes: Math.floor(totalBytes * SHARE.queue),
     decodeBytes: Math.floor(totalBytes * SHARE.decode),
+    decodeHeapBytes: Math.floor(totalBytes * SHARE.decodeHeap),
   };
 }

@@ -5,7 +5,7 @@
 // past the bound an export is pushed back as overloaded, so fat requests cannot pile up.
 import { Worker } from 'node:worker_threads';
 import type { ConvertedRequest } from '../convert/span-to-record.js';
-import { OverloadedError, RetryableError } from '../errors.js';
+import { OverloadedError, RetryableError, TooLargeError } from '../errors.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Encoding } from './codec.js';
 import { TRANSPORTABLE_ERRORS, type Decoder } from './decode.js';
@@ -21,6 +21,15 @@ interface Pending {
 interface Slot {
   worker: Worker;
   pending: Map<number, Pending>;
+  outOfMemory: boolean;
+}
+
+export interface DecodePoolLimits {
+  /** Most body bytes being decoded at once; an idle pool admits any one body. */
+  maxInFlightBytes?: number;
+  /** V8 old-generation ceiling of each worker. */
+  maxHeapBytes?: number;
+  retryAfterSeconds?: number;
 }
 
 export class DecodePool {
@@ -32,15 +41,16 @@ export class DecodePool {
   constructor(
     size: number,
     private readonly log: Logger,
-    /** Most body bytes being decoded at once; an idle pool admits any one body. */
-    private readonly maxInFlightBytes = Infinity,
-    private readonly retryAfterSeconds = 1,
+    private readonly opts: DecodePoolLimits = {},
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(WORKER_URL), pending: new Map() };
+    // A worker's heap is capped (its garbage is collected before it grows past the cap): a request
+    // whose decoding needs more ends that worker, and is refused as too large rather than retried for ever.
+    const resourceLimits = Number.isFinite(this.opts.maxHeapBytes) ? { maxOldGenerationSizeMb: Math.ceil(this.opts.maxHeapBytes! / 2 ** 20) } : undefined;
+    const slot: Slot = { worker: new Worker(WORKER_URL, { resourceLimits }), pending: new Map(), outOfMemory: false };
     slot.worker.on('message', (reply: DecodeReply) => {
       const p = slot.pending.get(reply.id);
       if (!p) return;
@@ -51,9 +61,19 @@ export class DecodePool {
         p.reject(new Ctor(reply.error.message));
       }
     });
-    slot.worker.on('error', (err) => this.log.error({ err }, 'decode worker failed'));
+    slot.worker.on('error', (err) => {
+      slot.outOfMemory = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
+      this.log.error({ err }, 'decode worker failed');
+    });
     slot.worker.on('exit', (code) => {
-      for (const p of slot.pending.values()) p.reject(new RetryableError(`decode worker exited with code ${code}`));
+      let first = slot.outOfMemory;
+      for (const p of slot.pending.values()) {
+        // The worker decodes one task at a time, the oldest: that one ran out of memory, the rest only waited.
+        if (first)
+          p.reject(new TooLargeError(`decoding the request needed more than the decode heap of ${Math.ceil(this.opts.maxHeapBytes! / 2 ** 20)} MiB (from --memory-limit): send smaller batches`));
+        else p.reject(new RetryableError(`decode worker exited with code ${code}`));
+        first = false;
+      }
       slot.pending.clear();
       if (this.closed) return;
       const i = this.slots.indexOf(slot);
@@ -66,10 +86,9 @@ export class DecodePool {
   readonly decode: Decoder = (body: Uint8Array, enc: Encoding, receivedAt: Date) => {
     if (this.closed) return Promise.reject(new RetryableError('orb-learn is shutting down'));
     const size = body.byteLength;
-    if (this.inFlightBytes > 0 && this.inFlightBytes + size > this.maxInFlightBytes)
-      return Promise.reject(
-        new OverloadedError(`decode pool full (${this.inFlightBytes} bytes being decoded, limit ${this.maxInFlightBytes}, from --memory-limit)`, this.retryAfterSeconds),
-      );
+    const max = this.opts.maxInFlightBytes ?? Infinity;
+    if (this.inFlightBytes > 0 && this.inFlightBytes + size > max)
+      return Promise.reject(new OverloadedError(`decode pool full (${this.inFlightBytes} bytes being decoded, limit ${max}, from --memory-limit)`, this.opts.retryAfterSeconds));
     this.inFlightBytes += size;
     const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const copy = new Uint8Array(body);

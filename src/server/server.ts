@@ -107,7 +107,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   /** The instance in use; while there is none, a retryable refusal (UNAVAILABLE, 503) that names the cause. */
   const live = (): StoreInstance => recovery.current() ?? refuseWhileRecovering(recovery.status(), config.retryAfterSeconds);
   const queue: BatchConsumer = { consume: (batch) => live().queue.consume(batch) };
-  const pool = config.decodeThreads > 0 ? new DecodePool(config.decodeThreads, log, memoryBudget(config.memoryLimit).decodeBytes, config.retryAfterSeconds) : null;
+  const budget = memoryBudget(config.memoryLimit);
+  const pool =
+    config.decodeThreads > 0 ? new DecodePool(config.decodeThreads, log, { maxInFlightBytes: budget.decodeBytes, maxHeapBytes: budget.decodeHeapBytes, retryAfterSeconds: config.retryAfterSeconds }) : null;
   const deps: ExportDeps = { consumer: queue, metrics, decode: pool ? pool.decode : inlineDecoder, forward };
   let ready = false;
   const probes = new StoreProbes(recovery);
