@@ -15,10 +15,12 @@ export interface MemoryBudget {
   decodeBytes: number;
   /** The V8 old generation of each decode worker: a hard ceiling; a request that needs more is refused as too large. */
   decodeHeapBytes: number;
+  /** Committed rows held for embedding (past it they are left for a database rescan, nothing is lost). */
+  embedBacklogBytes: number;
 }
 
 /** Shares, measured with bench:overload on the 512MB default (docs/benchmarks.md). */
-const SHARE = { duckdb: 0.25, queue: 0.1, decode: 1 / 32, decodeHeap: 0.4 } as const;
+const SHARE = { duckdb: 0.25, queue: 0.1, decode: 1 / 32, decodeHeap: 0.4, embedBacklog: 0.05 } as const;
 
 export function memoryBudget(limit: string | number): MemoryBudget {
   const totalBytes = typeof limit === 'number' ? limit : parseSize(limit);
@@ -28,5 +30,6 @@ export function memoryBudget(limit: string | number): MemoryBudget {
     queueBytes: Math.floor(totalBytes * SHARE.queue),
     decodeBytes: Math.floor(totalBytes * SHARE.decode),
     decodeHeapBytes: Math.floor(totalBytes * SHARE.decodeHeap),
+    embedBacklogBytes: Math.floor(totalBytes * SHARE.embedBacklog),
   };
 }
