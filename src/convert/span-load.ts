@@ -22,6 +22,8 @@ const VALUE_SAMPLE_CHARS = 256;
 export interface AttributeLoad {
   count: number;
   bytes: number;
+  /** The heaviest top-level attribute, named in the reason when the bytes are past the cap. */
+  largest?: { key: string; bytes: number };
 }
 
 function addValue(v: AnyValue | null | undefined, load: AttributeLoad): void {
@@ -42,8 +44,14 @@ function addAll(kvs: KeyValue[] | null | undefined, load: AttributeLoad): void {
 }
 
 export function attributeLoad(kvs: KeyValue[] | null | undefined): AttributeLoad {
-  const load = { count: 0, bytes: 0 };
-  addAll(kvs, load);
+  const load: AttributeLoad = { count: 0, bytes: 0 };
+  let largest = { key: '', bytes: -1 };
+  for (const kv of kvs ?? []) {
+    const before = load.bytes;
+    addAll([kv], load);
+    if (load.bytes - before > largest.bytes) largest = { key: kv.key, bytes: load.bytes - before };
+  }
+  if (largest.bytes >= 0) load.largest = largest;
   return load;
 }
 
@@ -51,8 +59,10 @@ export function attributeLoad(kvs: KeyValue[] | null | undefined): AttributeLoad
 export function overCap(load: AttributeLoad): string | null {
   if (load.count > MAX_SPAN_ATTRIBUTES)
     return `span: carries ${load.count} attributes (execution.metadata entries included), more than the ${MAX_SPAN_ATTRIBUTES} a span may carry`;
-  if (load.bytes > MAX_SPAN_ATTRIBUTE_BYTES)
-    return `span: its attributes take ${load.bytes} bytes (execution.metadata included), more than the ${MAX_SPAN_ATTRIBUTE_BYTES} a span may carry`;
+  if (load.bytes > MAX_SPAN_ATTRIBUTE_BYTES) {
+    const l = load.largest!;
+    return `${l.key.slice(0, 128)}: ${l.bytes} bytes; the span's attributes take ${load.bytes} bytes (execution.metadata included), more than the ${MAX_SPAN_ATTRIBUTE_BYTES} a span may carry`;
+  }
   return null;
 }
 

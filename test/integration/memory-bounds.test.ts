@@ -41,7 +41,7 @@ describe('metadata a span may carry, and the rejects a request keeps', () => {
     assert.equal(r.status, 200);
     const p = decodeResponse(r.body).partialSuccess!;
     assert.equal(p.rejectedSpans, 1);
-    assert.match(p.errorMessage, new RegExp(`attributes take \\d+ bytes .*more than the ${MAX_SPAN_ATTRIBUTE_BYTES} a span may carry`));
+    assert.match(p.errorMessage, new RegExp(`^1 of 1 spans rejected .*: execution\\.metadata\\.blob: \\d+ bytes; the span's attributes take \\d+ bytes .*more than the ${MAX_SPAN_ATTRIBUTE_BYTES} a span may carry`));
     const [row] = await t.rows(`SELECT length(attributes::VARCHAR)::INT AS n FROM rejected_spans WHERE span_name = 'wide'`);
     assert.ok(Number(row!.n) < 4096, 'the blob is not kept');
   });
