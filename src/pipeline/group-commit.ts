@@ -26,7 +26,7 @@ export interface GroupCommitOptions {
 
 export interface GroupCommitHooks {
   onCommit?(batch: CommitBatch, seconds: number, result: CommitResult): void;
-  onDepth?(rows: number): void;
+  onDepth?(rows: number, bytes: number): void;
   /** A commit failed (its requests are refused as retryable): the store may have been invalidated by it. */
   onCommitError?(err: unknown): void;
 }
@@ -104,7 +104,7 @@ export class GroupCommitQueue implements BatchConsumer {
       this.pending.push({ batch, rows, bytes, resolve, reject });
       this.pendingRows += rows;
       this.pendingBytes += bytes;
-      this.hooks.onDepth?.(this.pendingRows);
+      this.hooks.onDepth?.(this.pendingRows, this.pendingBytes);
       this.schedule();
     });
   }
@@ -183,7 +183,7 @@ export class GroupCommitQueue implements BatchConsumer {
       this.lastActive = performance.now();
       this.pendingRows -= rows;
       this.pendingBytes -= bytes;
-      this.hooks.onDepth?.(this.pendingRows);
+      this.hooks.onDepth?.(this.pendingRows, this.pendingBytes);
     }
   }
 

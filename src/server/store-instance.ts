@@ -95,7 +95,10 @@ async function assemble(ctx: InstanceContext, store: Store, built: (() => Promis
         metrics.spansDuplicate.inc(result.duplicates);
         if (batch.rejected.length) ctx.rejections.note(batch.rejected);
       },
-      onDepth: (rows) => metrics.queueDepth.set(rows),
+      onDepth: (rows, bytes) => {
+        metrics.queueDepth.set(rows);
+        metrics.queueDepthBytes.set(bytes);
+      },
       onCommitError: (err) => {
         store.noteError(err);
         ctx.onCommitError(err);

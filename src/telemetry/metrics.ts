@@ -19,6 +19,7 @@ export class IngestMetrics {
     registers: [this.registry],
   });
   readonly queueDepth = new Gauge({ name: 'orb_queue_depth_rows', help: 'Rows waiting for a group commit', registers: [this.registry] });
+  readonly queueDepthBytes = new Gauge({ name: 'orb_queue_depth_bytes', help: 'Estimated bytes of the rows waiting for a group commit (bounded by --memory-limit)', registers: [this.registry] });
 
   readonly genaiSpans = new Counter({ name: 'orb_genai_spans_total', help: 'GenAI/OpenInference spans committed to wait for their run: agent spans and inference calls', labelNames: ['kind'], registers: [this.registry] });
   readonly genaiRuns = new Counter({ name: 'orb_genai_runs_total', help: 'GenAI runs assembled after the settle wait, by outcome (stored, duplicate, rejected)', labelNames: ['outcome'], registers: [this.registry] });

@@ -78,6 +78,7 @@ describe('the write queue bounded in bytes', () => {
     assert.equal(second.error?.code, status.RESOURCE_EXHAUSTED);
     assert.match(second.error!.details, /write queue full \(\d+ bytes waiting, limit \d+, from --memory-limit\)/);
     assert.equal(retryDelaySeconds(second.error!), 3);
+    assert.ok((await t.metric('orb_queue_depth_bytes')) > 12_000_000, 'the waiting bytes are on /metrics');
     const viaHttp = await httpPost(`${t.httpUrl}/v1/traces`, heavy('c', 20), { 'content-type': 'application/x-protobuf' });
     assert.equal(viaHttp.status, 429);
     assert.equal(viaHttp.headers['retry-after'], '3');
