@@ -22,6 +22,11 @@ export class RetryableError extends Error {
   }
 }
 
+/** Retryable, because a memory bound is reached (write queue or decode pool bytes): RESOURCE_EXHAUSTED with RetryInfo. */
+export class OverloadedError extends RetryableError {
+  override name = 'OverloadedError';
+}
+
 export class UnauthenticatedError extends Error {
   override name = 'UnauthenticatedError';
 }

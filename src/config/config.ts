@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { durationSetting } from '../duration.js';
+import { sizeSetting } from '../size.js';
 import { LOG_LEVELS } from '../telemetry/log.js';
 import { firstIssue } from '../convert/issues.js';
 
@@ -15,11 +16,6 @@ const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):\d{1,5}$/, 'expected HOST:PORT')
   .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be ≤ 65535');
-
-/** A size as DuckDB reads one (its settings take these). */
-const byteSize = z
-  .string()
-  .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'expected a size such as 256MB');
 
 const int = (min: number) => z.coerce.number().int().min(min);
 
@@ -39,7 +35,9 @@ const Settings = z.strictObject({
   shutdownGraceMs: int(0).default(10_000),
   dbThreads: int(1).optional(),
   /** A checkpoint stalls commits; fewer, larger ones keep ingest smooth (see docs/benchmarks.md). */
-  dbCheckpointThreshold: byteSize.default('256MB'),
+  dbCheckpointThreshold: sizeSetting().default('256MB'),
+  /** What the process may hold: DuckDB's memory_limit, the write queue and the decode pool get shares of it (src/memory-budget.ts); past them, exports are pushed back. */
+  memoryLimit: sizeSetting('expected a size of at least 64MiB, such as 512MB', 64 * MiB).default('512MB'),
   /** After DuckDB invalidates the database, reopen attempts before /healthz fails (with back-off up to dbReopenMaxDelayMs). */
   dbReopenAttempts: int(1).default(120),
   dbReopenMaxDelayMs: int(10).default(30_000),
@@ -83,7 +81,7 @@ const Settings = z.strictObject({
   querySqlSource: z.enum(['snapshot', 'live']).default('snapshot'),
   /** DuckDB threads, memory and nice value of that process. */
   querySqlThreads: int(1).max(64).default(1),
-  querySqlMemoryLimit: byteSize.default('256MB'),
+  querySqlMemoryLimit: sizeSetting().default('256MB'),
   querySqlNice: int(0).max(19).default(10),
   /** Weight of lexical overlap (BM25) against cosine in similar/recommend; 0 ranks by cosine alone (docs/hybrid-ranking.md). */
   queryLexicalWeight: z.coerce.number().min(0).max(1).default(DEFAULT_LEXICAL_WEIGHT),

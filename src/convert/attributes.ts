@@ -18,7 +18,8 @@ const KIND_OF_CASE: Record<AnyValueCase, AttributeKind> = {
   bytesValue: 'bytes',
 };
 
-function caseOf(v: AnyValue): AnyValueCase | undefined {
+/** Which value an AnyValue holds (protobuf's discriminator, else the field set). */
+export function caseOf(v: AnyValue): AnyValueCase | undefined {
   if (v.value) return v.value;
   for (const c of Object.keys(KIND_OF_CASE) as AnyValueCase[]) {
     if (Object.prototype.hasOwnProperty.call(v, c) && v[c] !== undefined && v[c] !== null) return c;

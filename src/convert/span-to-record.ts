@@ -9,6 +9,7 @@ import { rejectedSpan, type RejectedSpan } from './rejected.js';
 import { deriveTaskId, isUuid, MAX_TASK_ID_CHARS } from './task-id.js';
 import { nanosToDate, timeProblem } from './time.js';
 import { genaiRole, pendingSpan, type PendingSpan } from './genai/spans.js';
+import { attributeLoad, MAX_REJECTS_KEPT, overCap, rowBytes, SAMPLED_LOAD, sampleAttributes } from './span-load.js';
 import { STATUS_CODE_ERROR, type ExportTraceRequest, type KeyValue, type WireSpan } from './wire-types.js';
 
 export const EXECUTION_PREFIX = 'execution.';
@@ -23,6 +24,10 @@ export interface ConvertedRequest {
   /** GenAI agent spans and inference calls, kept until their run is assembled (src/convert/genai/). */
   genaiPending: PendingSpan[];
   total: number;
+  /** Rejected spans past MAX_REJECTS_KEPT: counted (partial_success says how many), not kept. */
+  rejectedNotKept: number;
+  /** Estimated size in memory of what is kept, in bytes: the write queue is bounded by it. */
+  bytes: number;
 }
 
 interface SpanContext {
@@ -174,8 +179,16 @@ function serviceNameOf(resource: Record<string, unknown>): string | null {
   return typeof s === 'string' && s !== '' ? s : null;
 }
 
+/** Keeps a reject while the request has kept fewer than MAX_REJECTS_KEPT (a sample: the first ones); counts the rest. */
+function reject(out: ConvertedRequest, r: RejectedSpan, bytes: number): void {
+  if (out.rejected.length < MAX_REJECTS_KEPT) {
+    out.rejected.push(r);
+    out.bytes += bytes;
+  } else out.rejectedNotKept++;
+}
+
 export function convertRequest(request: ExportTraceRequest, receivedAt: Date): ConvertedRequest {
-  const out: ConvertedRequest = { executions: [], feedback: [], rejected: [], nonExecution: 0, genaiPending: [], total: 0 };
+  const out: ConvertedRequest = { executions: [], feedback: [], rejected: [], nonExecution: 0, genaiPending: [], total: 0, rejectedNotKept: 0, bytes: 0 };
   for (const rs of request.resourceSpans ?? []) {
     const resource = attributesToObject(rs.resource?.attributes as KeyValue[] | undefined);
     const ctx: SpanContext = { resource, serviceName: serviceNameOf(resource), receivedAt };
@@ -196,19 +209,31 @@ export function convertRequest(request: ExportTraceRequest, receivedAt: Date): C
           continue;
         }
         const fctx = { ...ctx, traceId: hex(span.traceId), spanId: hex(span.spanId) };
+        // Weighed before anything is built from it: a span past the caps keeps only a sample of its attributes.
+        const load = attributeLoad(span.attributes);
+        const bytes = rowBytes(load);
+        const tooMuch = overCap(load);
+        if (tooMuch) {
+          const idName = fctx.traceId && fctx.spanId ? `rejected/${fctx.traceId}/${fctx.spanId}` : null;
+          reject(out, rejectedSpan(span, fctx, tooMuch, idName, sampleAttributes(span.attributes, load)), rowBytes(SAMPLED_LOAD));
+          continue;
+        }
         if (execution) {
           const r = convertSpan(span, ctx);
           if ('row' in r) {
             out.executions.push(r.row);
+            out.bytes += bytes;
             const ev = evaluationFeedback(span, r.row.task_id, fctx);
             out.feedback.push(...ev.feedback);
-            out.rejected.push(...ev.rejected);
-          } else out.rejected.push(r.rejected);
+            for (const e of ev.rejected) reject(out, e, bytes);
+          } else reject(out, r.rejected, bytes);
         }
         if (feedback) {
           const f = convertFeedbackSpan(span, fctx);
-          if ('feedback' in f) out.feedback.push(f.feedback);
-          else out.rejected.push(f.rejected);
+          if ('feedback' in f) {
+            out.feedback.push(f.feedback);
+            out.bytes += bytes;
+          } else reject(out, f.rejected, bytes);
         }
       }
     }

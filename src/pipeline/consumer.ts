@@ -12,6 +12,8 @@ export interface CommitBatch {
   feedback?: readonly FeedbackRow[];
   /** GenAI agent spans and inference calls, kept (committed) until their run is assembled. */
   genaiPending?: readonly PendingSpan[];
+  /** Estimated size in memory of the rows, in bytes (conversion's estimate); unset, the queue assumes a typical row. */
+  bytes?: number;
   /** The GenAI settler's writes, in the same transaction as the executions. */
   genai?: GenAiWork;
 }

@@ -1,7 +1,8 @@
 // Group commit: concurrent requests share one transaction. A request is acknowledged only
-// when the transaction holding its rows has committed. The queue is bounded in rows; when
-// full, callers get a RetryableError (the collector retries) and memory stays bounded.
-import { InvalidInputError, isPermanentStoreError, RetryableError } from '../errors.js';
+// when the transaction holding its rows has committed. The queue is bounded in rows and in bytes
+// (the rows' estimated size in memory); when full, callers get a RetryableError (rows) or an
+// OverloadedError (bytes), the collector retries, and memory stays bounded.
+import { InvalidInputError, isPermanentStoreError, OverloadedError, RetryableError } from '../errors.js';
 import { commitBisecting, emptyResult } from './bisect.js';
 import type { RejectedSpan } from '../convert/rejected.js';
 import type { BatchConsumer, CommitBatch, CommitResult } from './consumer.js';
@@ -18,12 +19,14 @@ export interface GroupCommitOptions {
   maxWaitMs: number;
   /** Most rows waiting; beyond it, requests are refused as retryable. */
   maxQueueRows: number;
+  /** Most bytes waiting (by estimateBytes); beyond it, requests are refused as overloaded. */
+  maxQueueBytes?: number;
   retryAfterSeconds: number;
 }
 
 export interface GroupCommitHooks {
   onCommit?(batch: CommitBatch, seconds: number, result: CommitResult): void;
-  onDepth?(rows: number): void;
+  onDepth?(rows: number, bytes: number): void;
   /** A commit failed (its requests are refused as retryable): the store may have been invalidated by it. */
   onCommitError?(err: unknown): void;
 }
@@ -31,15 +34,23 @@ export interface GroupCommitHooks {
 interface Pending {
   batch: CommitBatch;
   rows: number;
+  bytes: number;
   resolve(r: CommitResult): void;
   reject(e: unknown): void;
 }
 
 const sizeOf = (b: CommitBatch) => b.executions.length + b.rejected.length + (b.feedback?.length ?? 0) + (b.genaiPending?.length ?? 0);
 
+/** A row's size in memory when its batch does not say (an API feedback row, a settled run). */
+export const DEFAULT_ROW_BYTES = 2048;
+
+/** The batch's own estimate (conversion adds up its spans' attributes), else rows × a typical row. */
+export const estimateBytes = (b: CommitBatch, rows = sizeOf(b)) => b.bytes ?? rows * DEFAULT_ROW_BYTES;
+
 export class GroupCommitQueue implements BatchConsumer {
   private pending: Pending[] = [];
   private pendingRows = 0;
+  private pendingBytes = 0;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private closing = false;
@@ -52,6 +63,11 @@ export class GroupCommitQueue implements BatchConsumer {
 
   get depth(): number {
     return this.pendingRows;
+  }
+
+  /** Estimated bytes of the rows waiting. */
+  get depthBytes(): number {
+    return this.pendingBytes;
   }
 
   private lastActive = 0;
@@ -74,10 +90,21 @@ export class GroupCommitQueue implements BatchConsumer {
         ),
       );
     }
+    const bytes = estimateBytes(batch, rows);
+    const maxBytes = this.opts.maxQueueBytes ?? Infinity;
+    if (this.pendingRows > 0 && this.pendingBytes + bytes > maxBytes) {
+      return Promise.reject(
+        new OverloadedError(
+          `write queue full (${this.pendingBytes} bytes waiting, limit ${maxBytes}, from --memory-limit)`,
+          this.opts.retryAfterSeconds,
+        ),
+      );
+    }
     return new Promise<CommitResult>((resolve, reject) => {
-      this.pending.push({ batch, rows, resolve, reject });
+      this.pending.push({ batch, rows, bytes, resolve, reject });
       this.pendingRows += rows;
-      this.hooks.onDepth?.(this.pendingRows);
+      this.pendingBytes += bytes;
+      this.hooks.onDepth?.(this.pendingRows, this.pendingBytes);
       this.schedule();
     });
   }
@@ -125,6 +152,7 @@ export class GroupCommitQueue implements BatchConsumer {
     const pending = group.flatMap((p) => p.batch.genaiPending ?? []);
     if (pending.length > 0) batch.genaiPending = pending;
     const rows = group.reduce((n, p) => n + p.rows, 0);
+    const bytes = group.reduce((n, p) => n + p.bytes, 0);
     const commit = async (b: CommitBatch): Promise<CommitResult> => {
       const started = performance.now();
       const result = await this.sink.commit(b);
@@ -154,7 +182,8 @@ export class GroupCommitQueue implements BatchConsumer {
     } finally {
       this.lastActive = performance.now();
       this.pendingRows -= rows;
-      this.hooks.onDepth?.(this.pendingRows);
+      this.pendingBytes -= bytes;
+      this.hooks.onDepth?.(this.pendingRows, this.pendingBytes);
     }
   }
 

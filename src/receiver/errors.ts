@@ -1,6 +1,6 @@
 // All status mapping lives here: typed errors → gRPC status and HTTP status, one table.
 import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { DeadlineError, InvalidInputError, RetryableError, TooLargeError, UnauthenticatedError } from '../errors.js';
+import { DeadlineError, InvalidInputError, OverloadedError, RetryableError, TooLargeError, UnauthenticatedError } from '../errors.js';
 import { CONTENT_TYPE, encodeStatus, type Encoding } from './codec.js';
 
 export class MethodNotAllowedError extends Error {
@@ -26,6 +26,9 @@ export function classify(err: unknown): WireStatus {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof InvalidInputError) return { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400, message, internal: false };
   if (err instanceof TooLargeError) return { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413, message, internal: false };
+  // A memory bound reached: RESOURCE_EXHAUSTED with RetryInfo, which collectors and SDKs retry (429 over HTTP).
+  if (err instanceof OverloadedError)
+    return { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 429, message, retryAfterSeconds: err.retryAfterSeconds, internal: false };
   if (err instanceof RetryableError)
     return { grpc: GrpcStatus.UNAVAILABLE, http: 503, message, retryAfterSeconds: err.retryAfterSeconds, internal: false };
   if (err instanceof UnauthenticatedError) return { grpc: GrpcStatus.UNAUTHENTICATED, http: 401, message, internal: false };

@@ -1,5 +1,6 @@
 // The per-signal handler: convert, hand on, count, answer. Shared by gRPC and HTTP.
 import type { RejectedSpan } from '../convert/rejected.js';
+import { MAX_REJECTS_KEPT } from '../convert/span-load.js';
 import type { ConvertedRequest } from '../convert/span-to-record.js';
 import type { ExportTraceResponse } from '../convert/wire-types.js';
 import { isRefusedExecution } from '../pipeline/bisect.js';
@@ -23,18 +24,21 @@ export interface ExportDeps {
 
 const MAX_REASONS = 3;
 
-function partialMessage(rejected: RejectedSpan[], total: number): string {
+function partialMessage(rejected: RejectedSpan[], notKept: number, total: number): string {
+  const count = rejected.length + notKept;
   const first = rejected
     .slice(0, MAX_REASONS)
     .map((r) => `span ${r.span_id ?? '?'}${r.span_name ? ` (${r.span_name})` : ''}: ${r.reason}`);
-  const more = rejected.length > MAX_REASONS ? `; and ${rejected.length - MAX_REASONS} more` : '';
-  return `${rejected.length} of ${total} spans rejected (kept in rejected_spans): ${first.join(' | ')}${more}`;
+  const more = count > MAX_REASONS ? `; and ${count - MAX_REASONS} more` : '';
+  const kept = notKept ? `${rejected.length} kept in rejected_spans as a sample, the other ${notKept} counted only: at most ${MAX_REJECTS_KEPT} are kept per request` : 'kept in rejected_spans';
+  return `${count} of ${total} spans rejected (${kept}): ${first.join(' | ')}${more}`;
 }
 
 async function commitConverted(c: ConvertedRequest, transport: string, deps: ExportDeps): Promise<ExportTraceResponse> {
   deps.metrics.spansReceived.inc({ transport }, c.total);
   deps.metrics.spansNonExecution.inc(c.nonExecution);
-  if (c.executions.length === 0 && c.rejected.length === 0 && c.feedback.length === 0 && c.genaiPending.length === 0) return {};
+  const notKept = c.rejectedNotKept ?? 0;
+  if (c.executions.length === 0 && c.rejected.length === 0 && c.feedback.length === 0 && c.genaiPending.length === 0 && notKept === 0) return {};
   const { refused = [] } = await deps.consumer.consume(c);
   // Rows the database refused for good are kept in rejected_spans like validation rejects.
   const rejected = refused.length ? [...c.rejected, ...refused] : c.rejected;
@@ -45,9 +49,9 @@ async function commitConverted(c: ConvertedRequest, transport: string, deps: Exp
     deps.metrics.genaiSpans.inc({ kind: 'call' }, c.genaiPending.length - agents);
   }
   deps.metrics.feedback.inc({ source: 'otlp' }, c.feedback.length);
-  deps.metrics.spansRejected.inc(rejected.length);
-  if (rejected.length === 0) return {};
-  return { partialSuccess: { rejectedSpans: rejected.length, errorMessage: partialMessage(rejected, c.total) } };
+  deps.metrics.spansRejected.inc(rejected.length + notKept);
+  if (rejected.length + notKept === 0) return {};
+  return { partialSuccess: { rejectedSpans: rejected.length + notKept, errorMessage: partialMessage(rejected, notKept, c.total) } };
 }
 
 const tracer = trace.getTracer(SELF_SCOPE);

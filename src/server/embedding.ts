@@ -8,6 +8,8 @@ import type { IngestMetrics } from '../telemetry/metrics.js';
 import { vectorModelId } from '../embed/content.js';
 import { EmbedClient } from '../embed/embed-client.js';
 import { EmbeddingIndexer } from '../embed/indexer.js';
+import { memoryBudget } from '../memory-budget.js';
+import { DEFAULT_ROW_BYTES } from '../pipeline/group-commit.js';
 import { modelOptions, resolveModel, type ModelFiles } from '../embed/model.js';
 import { SolutionLinker } from '../embed/solutions.js';
 import { VectorIndex } from '../query/vector-index.js';
@@ -69,7 +71,7 @@ export async function startEmbedding(
   log.info({ vectors: loaded, entries: index.entries, model: index.modelId, content: config.embedContent }, 'vector index loaded');
   // Repos with many distinct vectors get an HNSW graph, built in a thread and cached beside the database.
   const ann = new AnnIndexer(index, { cacheDir: config.db === ':memory:' ? null : `${config.db}.ann` }, (err, repo) => log.error({ err, repo }, 'HNSW graph build failed; the scan stays exact'));
-  const indexer = new EmbeddingIndexer(conn, client, { batchSize: config.embedBatchSize, maxBacklog: config.embedMaxBacklog, cacheEntries: 20_000, maxYieldMs: config.embedMaxYieldMs, content: config.embedContent }, log, {
+  const indexer = new EmbeddingIndexer(conn, client, { batchSize: config.embedBatchSize, maxBacklog: Math.min(config.embedMaxBacklog, Math.floor(memoryBudget(config.memoryLimit).embedBacklogBytes / DEFAULT_ROW_BYTES)), cacheEntries: 20_000, maxYieldMs: config.embedMaxYieldMs, content: config.embedContent }, log, {
     onBatch(s) {
       metrics.embeddings.inc({ source: 'model' }, s.embedded);
       metrics.embeddings.inc({ source: 'cache' }, s.cacheHits);

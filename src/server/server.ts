@@ -22,6 +22,7 @@ import { StoreProbes } from './probes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { inlineDecoder } from '../receiver/decode.js';
 import { DecodePool } from '../receiver/decode-pool.js';
+import { memoryBudget } from '../memory-budget.js';
 import { Forwarder, parseHeaders } from '../receiver/forward.js';
 import type { ExportDeps } from '../receiver/handler.js';
 import type { Store } from '../store/db.js';
@@ -106,7 +107,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   /** The instance in use; while there is none, a retryable refusal (UNAVAILABLE, 503) that names the cause. */
   const live = (): StoreInstance => recovery.current() ?? refuseWhileRecovering(recovery.status(), config.retryAfterSeconds);
   const queue: BatchConsumer = { consume: (batch) => live().queue.consume(batch) };
-  const pool = config.decodeThreads > 0 ? new DecodePool(config.decodeThreads, log) : null;
+  const budget = memoryBudget(config.memoryLimit);
+  const pool =
+    config.decodeThreads > 0 ? new DecodePool(config.decodeThreads, log, { maxInFlightBytes: budget.decodeBytes, maxHeapBytes: budget.decodeHeapBytes, retryAfterSeconds: config.retryAfterSeconds }) : null;
   const deps: ExportDeps = { consumer: queue, metrics, decode: pool ? pool.decode : inlineDecoder, forward };
   let ready = false;
   const probes = new StoreProbes(recovery);
@@ -170,6 +173,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   };
   policyRoutes(http, store, () => recovery.current()?.snapshot.markChanged());
   const current = () => recovery.current();
+  metrics.vectorIndexSource = () => current()?.embeddingNow()?.index.codeBytes ?? 0;
   dashboardRoutes(http, queries, { registry: metrics.registry, startedAt: new Date(), index: () => current()?.embeddingNow()?.index ?? null, snapshot: () => current()?.snapshot.last ?? null }, log);
 
   let grpc: GrpcReceiver | undefined;

@@ -17,6 +17,7 @@ import type { IngestMetrics } from '../telemetry/metrics.js';
 import type { RejectionLog } from '../telemetry/rejection-log.js';
 import { startEmbedding, type EmbeddingService } from './embedding.js';
 import { RetryableError } from '../errors.js';
+import { memoryBudget } from '../memory-budget.js';
 import { StoreRecovery, type StoreState } from './recovery.js';
 
 /** Ingest counts as busy until its queue has been empty this long: embedding waits for that lull. */
@@ -59,6 +60,7 @@ export async function openStoreInstance(ctx: InstanceContext): Promise<StoreInst
     fileAccess: { directories: [ctx.archiveDir, snapshotStagingDir(ctx.snapshotPath)], files: [config.db, `${config.db}.wal`, ctx.snapshotPath] },
     threads: config.dbThreads,
     checkpointThreshold: config.dbCheckpointThreshold,
+    memoryLimitBytes: memoryBudget(config.memoryLimit).duckdbBytes,
     summaryIntervalMs: config.summaryIntervalMs,
     onSummaryError: (err) => log.error({ err }, 'merging summary deltas failed; they stay journalled and are retried'),
   });
@@ -81,6 +83,7 @@ async function assemble(ctx: InstanceContext, store: Store, built: (() => Promis
       maxBatchRows: config.batchMaxRows,
       maxWaitMs: config.batchMaxWaitMs,
       maxQueueRows: config.queueMaxRows,
+      maxQueueBytes: memoryBudget(config.memoryLimit).queueBytes,
       retryAfterSeconds: config.retryAfterSeconds,
     },
     {
@@ -93,7 +96,10 @@ async function assemble(ctx: InstanceContext, store: Store, built: (() => Promis
         metrics.spansDuplicate.inc(result.duplicates);
         if (batch.rejected.length) ctx.rejections.note(batch.rejected);
       },
-      onDepth: (rows) => metrics.queueDepth.set(rows),
+      onDepth: (rows, bytes) => {
+        metrics.queueDepth.set(rows);
+        metrics.queueDepthBytes.set(bytes);
+      },
       onCommitError: (err) => {
         store.noteError(err);
         ctx.onCommitError(err);

@@ -14,6 +14,8 @@ export interface StoreOptions {
   threads?: number;
   /** WAL size that triggers an automatic checkpoint (DuckDB's checkpoint_threshold). */
   checkpointThreshold?: string;
+  /** DuckDB's memory_limit in bytes (its default is 80% of the machine's RAM). */
+  memoryLimitBytes?: number;
   /** See ExecutionWriterOptions. */
   summaryIntervalMs?: number;
   onSummaryError?(err: unknown): void;
@@ -65,6 +67,7 @@ export class Store {
     const config: Record<string, string> = {};
     if (opts.threads) config.threads = String(opts.threads);
     if (opts.checkpointThreshold) config.checkpoint_threshold = opts.checkpointThreshold;
+    if (opts.memoryLimitBytes) config.memory_limit = `${Math.floor(opts.memoryLimitBytes / 1024)}KiB`;
     const instance = await DuckDBInstance.create(opts.path, config);
     const conn = await instance.connect();
     if (opts.fileAccess) await confine(conn, opts.fileAccess);

@@ -19,6 +19,7 @@ export class IngestMetrics {
     registers: [this.registry],
   });
   readonly queueDepth = new Gauge({ name: 'orb_queue_depth_rows', help: 'Rows waiting for a group commit', registers: [this.registry] });
+  readonly queueDepthBytes = new Gauge({ name: 'orb_queue_depth_bytes', help: 'Estimated bytes of the rows waiting for a group commit (bounded by --memory-limit)', registers: [this.registry] });
 
   readonly genaiSpans = new Counter({ name: 'orb_genai_spans_total', help: 'GenAI/OpenInference spans committed to wait for their run: agent spans and inference calls', labelNames: ['kind'], registers: [this.registry] });
   readonly genaiRuns = new Counter({ name: 'orb_genai_runs_total', help: 'GenAI runs assembled after the settle wait, by outcome (stored, duplicate, rejected)', labelNames: ['outcome'], registers: [this.registry] });
@@ -36,6 +37,14 @@ export class IngestMetrics {
     registers: [this.registry],
   });
   readonly embedYieldSeconds = new Counter({ name: 'orb_embedding_yield_seconds_total', help: 'Time embedding batches waited for a busy ingest', registers: [this.registry] });
+  /** Where the vector index's size is read from; set once embedding runs. */
+  vectorIndexSource: () => number = () => 0;
+  readonly vectorIndexBytes: Gauge = new Gauge({
+    name: 'orb_vector_index_bytes',
+    help: "Memory held by the vector index's int8 codes: it grows with the executions and is outside --memory-limit",
+    registers: [this.registry],
+    collect: (): void => this.vectorIndexBytes.set(this.vectorIndexSource()),
+  });
   readonly embedBacklog = new Gauge({ name: 'orb_embedding_backlog_rows', help: 'Committed executions waiting for a vector (in memory)', registers: [this.registry] });
   readonly embedTruncated = new Counter({ name: 'orb_embedding_truncated_total', help: 'Texts cut at the token limit before embedding', registers: [this.registry] });
   readonly embedTokens = new Counter({ name: 'orb_embedding_tokens_total', help: 'Tokens fed to the model: real, and padded (real + padding)', labelNames: ['kind'], registers: [this.registry] });

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, envName, flagName, loadConfig } from '../../src/config/config.js';
 import { splitHostPort } from '../../src/host.js';
+import { memoryBudget } from '../../src/memory-budget.js';
+import { parseSize } from '../../src/size.js';
 import { tempDir } from '../helpers/server.js';
 
 describe('configuration', () => {
@@ -26,6 +28,16 @@ describe('configuration', () => {
     const json = join(dir, 'orb.json');
     writeFileSync(json, JSON.stringify({ http: '0.0.0.0:9999' }));
     assert.equal(loadConfig({ env: { ORB_CONFIG: json } }).http, '0.0.0.0:9999');
+  });
+
+  it('takes --memory-limit as a size (default 512MB) and shares it out in bytes', () => {
+    assert.equal(loadConfig().memoryLimit, '512MB');
+    const c = loadConfig({ env: { ORB_MEMORY_LIMIT: '1GiB' } });
+    assert.equal(parseSize(c.memoryLimit), 1024 ** 3);
+    const b = memoryBudget(c.memoryLimit);
+    assert.ok(b.duckdbBytes + b.queueBytes + b.decodeBytes < b.totalBytes, 'the shares leave room for the rest of the process');
+    assert.throws(() => loadConfig({ flags: { memoryLimit: '10MB' } }), /invalid setting memoryLimit \(from --memory-limit\): expected a size of at least 64MiB/);
+    assert.throws(() => loadConfig({ flags: { memoryLimit: 'lots' } }), /invalid setting memoryLimit/);
   });
 
   it('derives env names and flags from the setting names', () => {

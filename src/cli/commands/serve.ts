@@ -17,6 +17,7 @@ export const SERVE_FLAGS: SettingFlag[] = [
   ['shutdownGraceMs', 'MS', 'how long in-flight requests get on shutdown (default 10000)'],
   ['dbThreads', 'N', 'DuckDB worker threads (default: all cores)'],
   ['dbCheckpointThreshold', 'SIZE', 'WAL size that triggers a checkpoint (default 256MB)'],
+  ['memoryLimit', 'SIZE', 'memory the process may hold: DuckDB memory_limit, write queue and decode pool get shares; past them exports get RESOURCE_EXHAUSTED/429 with Retry-After (default 512MB)'],
   ['dbReopenAttempts', 'N', 'after the database is invalidated (full disk, read-only folder), reopen attempts before /healthz fails (default 120)'],
   ['dbReopenMaxDelayMs', 'MS', 'longest wait between reopen attempts; they start at 1 s and double (default 30000)'],
   ['summaryIntervalMs', 'MS', 'longest the summary tables lag the executions; 0 = merge in every commit (default 1000)'],
