@@ -27,17 +27,24 @@ describe('queries under ingest', () => {
     await t.server.store.writer.commit({ executions: batch(0, 200), rejected: [] });
     assert.equal(Number((await t.rows('SELECT count(*) AS n FROM tier_performance_mv'))[0]!.n), 0, 'the first delta is only journalled');
 
+    // The writer's turn is held (as by a slow commit, deterministically), with a large commit queued behind it.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const writer = t.server.store.writer as unknown as { exclusive<T>(f: () => Promise<T>): Promise<T> };
+    const turn = writer.exclusive(() => held);
     let committed = false;
     const big = t.server.store.writer.commit({ executions: batch(1_000_000, 60_000, { task_type: 'docs' }), rejected: [] }).then((r) => {
       committed = true;
       return r;
     });
-    const tiers = await get('/v1/query/tiers?days=1000');
-    const pools = await get('/v1/query/pools?days=1000');
-    const costs = await get('/v1/query/cost-error?days=1000');
-    const answeredFirst = !committed;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the queries waited for the writer')), 30_000)));
+    const [tiers, pools, costs] = await Promise.race([Promise.all([get('/v1/query/tiers?days=1000'), get('/v1/query/pools?days=1000'), get('/v1/query/cost-error?days=1000')]), deadline]);
+    clearTimeout(timer);
+    assert.ok(!committed, 'the queries answered while the writer was held, before the commit queued in it');
+    release();
+    await turn;
     await big;
-    assert.ok(answeredFirst, 'the queries answered before the commit ahead of them in the writer finished');
     assert.equal(total(tiers.rows), 200, 'tiers counts the journalled commit and not the one in flight');
     assert.equal(total(pools.rows, 'total_tasks'), 200);
     assert.equal(total(costs.rows, 'executions'), 200);
