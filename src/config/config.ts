@@ -132,6 +132,10 @@ const Settings = z.strictObject({
   httpMaxConnections: int(1).default(256),
   /** A client must send its request headers within this, or it is cut off (slow-header clients). */
   httpHeadersTimeoutMs: int(100).default(5_000),
+  /** Open gRPC connections past this are refused. */
+  grpcMaxConnections: int(1).default(256),
+  /** A gRPC connection with no call in flight for this long is closed (GOAWAY: clients reconnect on their next export). */
+  grpcIdleTimeoutMs: int(100).default(30_000),
   /** Export orb-learn's own traces and metrics to this OTLP/gRPC endpoint (off when unset). */
   telemetryEndpoint: z.string().min(1).optional(),
   telemetryIntervalMs: int(1000).default(10_000),

@@ -1,6 +1,9 @@
 // OTLP/gRPC: TraceService/Export. Bytes stay raw through grpc-js so that decoding, and its
 // errors, are ours: a bad message gets INVALID_ARGUMENT rather than grpc-js's INTERNAL.
 // grpc-js inflates grpc-encoding gzip itself and caps the inflated size at the same limit.
+// The listening socket is ours (grpc-js's connection injector takes each connection) so that the
+// number of open connections can be capped, which grpc-js has no option for.
+import { createServer, type Server as NetServer } from 'node:net';
 import { Server, ServerCredentials, type ServiceDefinition, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from '../telemetry/log.js';
 import type { BearerAuth } from './security.js';
@@ -14,7 +17,17 @@ export interface GrpcReceiverOptions {
   maxMessageBytes: number;
   credentials?: ServerCredentials;
   auth?: BearerAuth | null;
+  /** Open connections past this are refused (default 256). */
+  maxConnections?: number;
+  /** A connection with no call in flight for this long is closed (GOAWAY; a client reconnects on its next call). Default 30 s. */
+  idleTimeoutMs?: number;
 }
+
+/**
+ * A socket with no traffic at all for this long past the idle timeout is destroyed: one that never
+ * finished its TLS handshake or HTTP/2 preface has no session for grpc-js's idle timer to close.
+ */
+const SILENT_GRACE_MS = 5_000;
 
 const identity = (b: Buffer) => b;
 
@@ -38,13 +51,16 @@ function deadlineMs(d: Date | number): number {
 export class GrpcReceiver {
   private constructor(
     private readonly server: Server,
+    private readonly listener: NetServer,
     readonly port: number,
   ) {}
 
   static async start(opts: GrpcReceiverOptions, deps: ExportDeps, log: Logger): Promise<GrpcReceiver> {
+    const idleMs = opts.idleTimeoutMs ?? 30_000;
     const server = new Server({
       'grpc.max_receive_message_length': opts.maxMessageBytes,
       'grpc.max_send_message_length': opts.maxMessageBytes,
+      'grpc.max_connection_idle_ms': idleMs,
     });
     server.addService(TRACE_SERVICE, {
       Export(call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) {
@@ -65,16 +81,27 @@ export class GrpcReceiver {
         );
       },
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`, opts.credentials ?? ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(err) : resolve(p),
-      ),
-    );
-    return new GrpcReceiver(server, port);
+    const injector = server.createConnectionInjector(opts.credentials ?? ServerCredentials.createInsecure());
+    const listener = createServer((socket) => {
+      socket.setTimeout(idleMs + SILENT_GRACE_MS, () => socket.destroy());
+      injector.injectConnection(socket);
+    });
+    listener.maxConnections = opts.maxConnections ?? 256;
+    const port = await new Promise<number>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(opts.port, opts.host, () => {
+        listener.off('error', reject);
+        resolve((listener.address() as { port: number }).port);
+      });
+    });
+    // A listener error after the bind (EMFILE on accept, say) is logged; the listener keeps going.
+    listener.on('error', (err) => log.warn({ err }, 'grpc listener error'));
+    return new GrpcReceiver(server, listener, port);
   }
 
   /** Stops accepting, lets in-flight calls finish, forces after graceMs. */
   stop(graceMs: number): Promise<void> {
+    this.listener.close();
     return new Promise((resolve) => {
       const force = setTimeout(() => {
         this.server.forceShutdown();

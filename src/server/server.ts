@@ -178,7 +178,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   let grpc: GrpcReceiver | undefined;
   try {
-    grpc = await GrpcReceiver.start({ ...grpcAddr, maxMessageBytes: config.maxMessageBytes, credentials: tls ? tls.grpcCredentials() : ServerCredentials.createInsecure(), auth }, deps, log);
+    grpc = await GrpcReceiver.start({ ...grpcAddr, maxMessageBytes: config.maxMessageBytes, credentials: tls ? tls.grpcCredentials() : ServerCredentials.createInsecure(), auth, maxConnections: config.grpcMaxConnections, idleTimeoutMs: config.grpcIdleTimeoutMs }, deps, log);
     await http.start();
   } catch (err) {
     await grpc?.stop(0);

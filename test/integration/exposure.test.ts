@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { encodeRequest, httpPost, otlpRequest } from '../helpers/raw.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { minimalExecution } from '../helpers/spans.js';
+import { exportOk, exportSpans, makeExporter, makeSpans, minimalExecution } from '../helpers/spans.js';
 
 const TOKEN = 'exposure-test-token-0123456789';
 const get = (url: string, headers: Record<string, string> = {}) => httpPost(url, Buffer.alloc(0), headers, 'GET');
@@ -87,6 +87,70 @@ describe('slow clients', () => {
     } finally {
       for (const s of idle) s.destroy();
       await capped.close();
+    }
+  });
+});
+
+/** A TCP client of the gRPC port that sends `first` (nothing, or part of the HTTP/2 preface) and then nothing. */
+function silentClient(port: number, first: string): { socket: Socket; closed: Promise<number> } {
+  const socket = connect(port, '127.0.0.1');
+  const opened = Date.now();
+  socket.on('connect', () => first && socket.write(first));
+  socket.on('error', () => undefined);
+  socket.resume();
+  return { socket, closed: new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now() - opened))) };
+}
+
+describe('slow gRPC clients', () => {
+  it('closes connections that make no call, while probes and exports keep answering; an exporter reconnects', async () => {
+    const t = await startTestServer({ grpcIdleTimeoutMs: 1000, grpcMaxConnections: 80 });
+    const exporter = makeExporter('grpc', t);
+    try {
+      const silent = [...Array.from({ length: 40 }, () => silentClient(t.server.grpcPort, '')), ...Array.from({ length: 10 }, () => silentClient(t.server.grpcPort, 'PRI * HTTP/2.0\r\n'))];
+      await new Promise((r) => setTimeout(r, 300));
+      const spans = (repo: string) => makeSpans([{ attributes: minimalExecution({ 'execution.repo': repo }) }]);
+      await exportOk(exporter, spans('beside-silent-grpc'));
+      assert.equal((await get(`${t.httpUrl}/healthz`)).status, 200);
+      const open = new Promise<number[]>((resolve) => setTimeout(() => resolve([Infinity]), 10_000).unref());
+      const lifetimes = await Promise.race([Promise.all(silent.map((s) => s.closed)), open]);
+      // Closed at the idle timeout (1 s) or, without a session, at the silence backstop (idle + 5 s); grpc-js's default is never.
+      assert.ok(Math.max(...lifetimes) < 8_000, `silent gRPC clients lived ${Math.max(...lifetimes)} ms`);
+      // The exporter's own connection was idle-closed too; its next export reconnects.
+      await exportOk(exporter, spans('beside-silent-grpc'));
+      assert.equal((await t.rows(`SELECT count(*)::INT n FROM executions WHERE repo = 'beside-silent-grpc'`))[0]!.n, 2);
+    } finally {
+      await exporter.shutdown();
+      await t.close();
+    }
+  });
+
+  it('refuses gRPC connections past the cap, and exports again below it', async () => {
+    const t = await startTestServer({ grpcMaxConnections: 5 });
+    const held = Array.from({ length: 5 }, () => silentClient(t.server.grpcPort, ''));
+    const exporter = makeExporter('grpc', t);
+    try {
+      await Promise.all(held.map((h) => new Promise((r) => (h.socket.connecting ? h.socket.once('connect', r) : r(null)))));
+      await new Promise((r) => setTimeout(r, 100));
+      const extra = silentClient(t.server.grpcPort, '');
+      assert.ok((await extra.closed) < 2_000, 'a connection past the cap is closed at once');
+      const refused = await exportSpans(exporter, makeSpans([{ attributes: minimalExecution({ 'execution.repo': 'past-the-grpc-cap' }) }]));
+      assert.notEqual(refused.code, 0, 'an export past the cap is not acknowledged');
+      for (const h of held) h.socket.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      // The same exporter, as a collector would, retries until its channel's reconnect backoff lets it through.
+      const again = makeSpans([{ attributes: minimalExecution({ 'execution.repo': 'below-the-grpc-cap' }) }]);
+      let ok = false;
+      for (const deadline = Date.now() + 15_000; !ok && Date.now() < deadline; ) {
+        ok = (await exportSpans(exporter, again)).code === 0;
+        if (!ok) await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.ok(ok, 'an export below the cap again is acknowledged');
+      assert.equal((await t.rows(`SELECT count(*)::INT n FROM executions WHERE repo = 'below-the-grpc-cap'`))[0]!.n, 1);
+      assert.equal((await t.rows(`SELECT count(*)::INT n FROM executions WHERE repo = 'past-the-grpc-cap'`))[0]!.n, 0);
+    } finally {
+      for (const h of held) h.socket.destroy();
+      await exporter.shutdown();
+      await t.close();
     }
   });
 });

@@ -70,6 +70,8 @@ export const SERVE_FLAGS: SettingFlag[] = [
   ['metricsAuth', 'BOOL', 'with a token set, /metrics needs it too; false leaves /metrics open (default true)'],
   ['httpMaxConnections', 'N', 'open HTTP connections past this are refused (default 256)'],
   ['httpHeadersTimeoutMs', 'MS', 'a client must send its request headers within this, or it is cut off (default 5000)'],
+  ['grpcMaxConnections', 'N', 'open gRPC connections past this are refused (default 256)'],
+  ['grpcIdleTimeoutMs', 'MS', 'a gRPC connection with no call in flight for this long is closed; clients reconnect (default 30000)'],
   ['telemetryEndpoint', 'URL', "export orb-learn's own traces and metrics over OTLP/gRPC (off by default)"],
   ['telemetryIntervalMs', 'MS', 'how often its metrics are exported (default 10000)'],
   ['logLevel', 'LEVEL', 'fatal|error|warn|info|debug|trace|silent (default info)'],
