@@ -16,7 +16,7 @@ import type { SqlProcess } from './sql-process.js';
 import { isSeriesName, runSeries } from './series.js';
 import type { VectorHit, VectorIndex } from './vector-index.js';
 import { legacyRecommend, wilson, type TierEvidence } from './router/legacy.js';
-import { LEGACY_K, Router, ROUTER_K, type RouterOptions } from './router/recommend.js';
+import { LEGACY_K, Router, ROUTER_K, ROUTER_TASKS, type RouterOptions } from './router/recommend.js';
 import { evalRouting } from './router/eval-query.js';
 
 export { wilson, type TierEvidence };
@@ -386,7 +386,13 @@ export class QueryLibrary {
   private async recommend(p: QueryParams<'recommend'>, now: Date) {
     const { index, embedder } = this.vectorsOrFail();
     const { lexical, note } = this.ranking(index, p.text, p.lexical_weight);
-    const hits = index.search(await this.embedOne(embedder, index, p.text, p.task_type), { limit: p.k ?? (p.strategy === 'legacy' ? LEGACY_K : ROUTER_K), repo: p.repo, threshold: p.min_similarity, lexical });
+    const hits = index.search(await this.embedOne(embedder, index, p.text, p.task_type), {
+      limit: p.k ?? (p.strategy === 'legacy' ? LEGACY_K : ROUTER_K),
+      entries: p.tasks ?? (p.strategy === 'legacy' ? undefined : ROUTER_TASKS),
+      repo: p.repo,
+      threshold: p.min_similarity,
+      lexical,
+    });
     const notes: string[] = [`similar executions ${note}`];
     if (p.strategy === 'legacy') return legacyRecommend(p, hits, (t) => this.typeHistory(t, p.repo, now), notes);
     return this.router.recommend(p, hits, now, notes);

@@ -22,6 +22,12 @@ const DECISION = {
    * and min_similarity decide what is evidence, not a count that cuts a task's own history short.
    */
   k: int(5, 1000).optional(),
+  /**
+   * Distinct similar tasks (texts) searched (default: bayes 64; legacy: no cap), each with all its
+   * executions up to k. The search's cost follows this, not the executions, so a task that repeats
+   * keeps its history and one that does not costs 64 entries, not 500.
+   */
+  tasks: int(1, 1000).optional(),
   /** Past executions less similar than this are not evidence. */
   min_similarity: num(-1, 1).default(0.5),
   /** Executions (similar ones: their kernel weight) a level needs to be named the basis; legacy: per tier. */

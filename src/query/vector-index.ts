@@ -207,6 +207,11 @@ function equalCodes(data: Int8Array, off: number, values: Int8Array): boolean {
 
 export interface SearchOptions {
   limit: number;
+  /**
+   * At most this many distinct vectors (tasks), each with all its executions up to `limit`: the
+   * search's cost follows the entries it must find, and a task's own history is never cut short.
+   */
+  entries?: number;
   repo?: string | null;
   sinceMs?: number | null;
   threshold?: number | null;
@@ -356,7 +361,7 @@ export class VectorIndex {
     const found: Candidate[] = [];
     for (const p of parts) found.push(...this.searchPartition(p, q, opts));
     found.sort((a, b) => b.sim - a.sim);
-    return covering(found, opts.limit);
+    return covering(found, opts.limit, opts.entries);
   }
 
   /**
@@ -374,14 +379,15 @@ export class VectorIndex {
     const blend = (sim: number, doc: number) => (1 - w) * sim + (lq.norm > 0 ? (w * lq.score(doc)) / lq.norm : 0);
     const byScore = (a: Scored, b: Scored) => b.score - a.score || b.sim - a.sim;
     const rows = opts.repo ? (this.partitions.get(opts.repo)?.m ?? 0) : this.partOf.length;
-    for (let c = Math.max(opts.limit * 4, 64); ; c *= 16) {
-      const byCosine = this.scan(q, { ...opts, limit: c });
+    for (let c = Math.max(opts.limit * 4, 64), ce = opts.entries && opts.entries * 4; ; c *= 16, ce &&= ce * 16) {
+      const byCosine = this.scan(q, { ...opts, limit: c, entries: ce });
       let best: Scored[] = covering(
         byCosine.map((x) => ({ ...x, score: blend(x.sim, x.p.docs[x.e]!) })).sort(byScore),
         opts.limit,
+        opts.entries,
       );
-      // Fewer than c: every execution that passes the filters and the threshold is scored already.
-      if (byCosine.reduce((n, x) => n + x.n, 0) < c) return this.expand(best, opts);
+      // Fewer than asked for: every execution that passes the filters and the threshold is scored already.
+      if (byCosine.reduce((n, x) => n + x.n, 0) < c && (!ce || byCosine.length < ce)) return this.expand(best, opts);
       const floor = (1 - w) * byCosine[byCosine.length - 1]!.sim;
       const needed = () => ((best[best.length - 1]!.score - floor) / w) * lq.norm;
       let cutoff = needed();
@@ -405,7 +411,7 @@ export class VectorIndex {
           const n = p.passing(e, opts.sinceMs);
           if (n > 0) best.push({ p, e, sim, n, score: blend(sim, doc) });
         });
-        best = covering(best.sort(byScore), opts.limit);
+        best = covering(best.sort(byScore), opts.limit, opts.entries);
         cutoff = needed();
       }
       if (k > rows / 8 && k < rest.length && lq.score(rest[k]!) >= cutoff) continue;
@@ -446,13 +452,15 @@ export class VectorIndex {
 
   private searchPartition(p: Partition, q: Int8Array, opts: SearchOptions): Candidate[] {
     if (p.m === 0) return [];
-    let count = Math.min(p.m, Math.max(Math.ceil((opts.limit * 4 * p.m) / p.n), 64));
+    const wanted = Math.ceil((opts.limit * 4 * p.m) / p.n);
+    let count = Math.min(p.m, Math.max(opts.entries ? Math.min(wanted, opts.entries * 4) : wanted, 64));
+    const enough = (covered: number, entries: number) => covered >= opts.limit || (opts.entries !== undefined && entries >= opts.entries);
     for (;;) {
       const m = this.nearest(p, q, count);
       const out: Candidate[] = [];
       let covered = 0;
       let belowThreshold = false;
-      for (let k = 0; k < m.keys.length && covered < opts.limit; k++) {
+      for (let k = 0; k < m.keys.length && !enough(covered, out.length); k++) {
         const e = m.keys[k]!;
         const sim = m.sims[k]!;
         if (opts.threshold != null && sim < opts.threshold) {
@@ -466,18 +474,18 @@ export class VectorIndex {
         }
       }
       // Ranks only fall: once one is below the threshold, no later one can pass it.
-      if (covered >= opts.limit || count >= p.m || belowThreshold) return out;
+      if (enough(covered, out.length) || count >= p.m || belowThreshold) return out;
       count = Math.min(p.m, count * 4);
     }
   }
 }
 
-/** The shortest prefix of the sorted candidates that covers `limit` executions (all of them if fewer). */
-function covering<T extends Candidate>(sorted: T[], limit: number): T[] {
+/** The shortest prefix of the sorted candidates that covers `limit` executions (all of them if fewer), and at most `entries` of them. */
+function covering<T extends Candidate>(sorted: T[], limit: number, entries = Infinity): T[] {
   let n = 0;
   for (let k = 0; k < sorted.length; k++) {
     n += sorted[k]!.n;
-    if (n >= limit) return sorted.slice(0, k + 1);
+    if (n >= limit || k + 1 >= entries) return sorted.slice(0, k + 1);
   }
   return sorted;
 }

@@ -95,6 +95,30 @@ describe('vector index: one entry per distinct vector', () => {
     }
   });
 
+  it('caps the distinct entries searched (entries), returning all of their executions up to the limit', () => {
+    for (let k = 0; k < 20; k++) {
+      const task = tasks[k]!;
+      const q = Float32Array.from(task.codes, (x) => x + 50 * (rand() - 0.5));
+      const qc = codesOf(q);
+      const entries = [1, 3, 8][k % 3]!;
+      const lexical = k % 2 ? { text: task.text, weight: 0.5 } : undefined;
+      const lq = index.lexical!.query(task.text);
+      const scoreOf = (r: (typeof rows)[number]) => (lexical ? 0.5 * cosine(qc, tasks[r.task]!.codes) + (0.5 * lq.score(r.doc)) / lq.norm : cosine(qc, tasks[r.task]!.codes));
+      // The best `entries` distinct (repo, vector) entries by the exact score (ties: the same task in both repos), and every execution of them.
+      const byDoc = new Map<number, number>();
+      for (const r of rows) byDoc.set(r.doc, scoreOf(r));
+      const topScores = [...byDoc.values()].sort((a, b) => b - a).slice(0, entries);
+      const got = index.search(q, { limit: 5000, entries, lexical });
+      const gotDocs = new Set(got.map((h) => rows[Number(h.task_id.slice(1))]!.doc));
+      assert.equal(gotDocs.size, entries, `case ${k}: ${entries} entries`);
+      const gotScores = [...gotDocs].map((d) => byDoc.get(d)!).sort((a, b) => b - a);
+      gotScores.forEach((x, i) => assert.ok(Math.abs(x - topScores[i]!) < 1e-5, `case ${k} entry ${i}: ${x} vs ${topScores[i]}`));
+      assert.equal(got.length, rows.filter((r) => gotDocs.has(r.doc)).length, `case ${k}: every execution of each entry`);
+      // The execution limit still binds first when it is lower.
+      assert.equal(index.search(q, { limit: 5, entries, lexical }).length, 5);
+    }
+  });
+
   it('tells apart equal vectors with different descriptions', () => {
     const v = new VectorIndex('m', 4);
     const c = Int8Array.from([1, 2, 3, 4]);

@@ -4,13 +4,14 @@
 import { JSDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
 import { headline, replay, type PolicyValue, type ReplayExecution } from './eval.js';
 import type { RouterSettings } from './posterior.js';
-import { ROUTER_K } from './recommend.js';
+import { ROUTER_K, ROUTER_TASKS } from './recommend.js';
 
 export interface EvalParams {
   repo?: string;
   quality_target: number;
   success_target: number;
   k?: number;
+  tasks?: number;
   min_similarity: number;
   confidence: number;
   prior_strength: number;
@@ -88,7 +89,7 @@ export async function evalRouting(
     window++;
   }
   const settings: RouterSettings = { priorStrength: p.prior_strength, halfLifeDays: p.half_life_days, kernelWidth: p.kernel_width, minSimilarity: p.min_similarity, qualitySd: 15 };
-  const r = await replay(executions, vectors, dim, { settings, targets: { success: p.success_target, quality: p.quality_target }, confidence: p.confidence, k: p.k ?? ROUTER_K, sweep: SWEEP, onProgress });
+  const r = await replay(executions, vectors, dim, { settings, targets: { success: p.success_target, quality: p.quality_target }, confidence: p.confidence, k: p.k ?? ROUTER_K, neighbourLists: p.tasks ?? ROUTER_TASKS, sweep: SWEEP, onProgress });
   if (r.scored === 0) {
     return { rows: [], answer: { executions_scored: 0, reason: executions.length ? 'no execution in the window has earlier history to be judged by' : 'the database has no executions' }, notes };
   }

@@ -11,6 +11,8 @@ const DAY_MS = 86_400_000;
 
 /** Similar executions searched by default: enough that no count cap truncates one task's history. */
 export const ROUTER_K = 500;
+/** Distinct similar tasks searched by default, each with its executions (eval routing's neighbour lists are as long). */
+export const ROUTER_TASKS = 64;
 /** The previous recommend searched 50; `strategy=legacy` keeps it. */
 export const LEGACY_K = 50;
 
@@ -23,6 +25,8 @@ export interface RecommendParams {
   success_target: number;
   /** Similar executions searched; absent: ROUTER_K (legacy: LEGACY_K). */
   k?: number;
+  /** Distinct similar tasks searched; absent: ROUTER_TASKS (legacy: no cap). */
+  tasks?: number;
   min_similarity: number;
   min_evidence: number;
   confidence: number;
