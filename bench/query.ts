@@ -19,6 +19,7 @@ import { QueryLibrary } from '../src/query/library.js';
 import type { QueryName } from '../src/query/params.js';
 import { ReadPool } from '../src/query/pool.js';
 import { VectorIndex } from '../src/query/vector-index.js';
+import { ROUTER_TASKS } from '../src/query/router/recommend.js';
 import { AnnIndexer } from '../src/query/ann.js';
 import { mulberry32 } from '../src/synth/generate.js';
 import { Store } from '../src/store/db.js';
@@ -149,10 +150,17 @@ for (const size of values.sizes.split(',').map(Number)) {
     console.log(`${label.padEnd(28)} ${r.p50.toFixed(1).padStart(7)}  ${r.p95.toFixed(1).padStart(7)}`);
   }
   // Where recommend's time goes: the vector search alone (query vectors embedded beforehand), as
-  // recommend calls it (k 500, min_similarity 0.5, BM25 weight 0.5), and cosine-only.
+  // recommend calls it (k 500, 64 distinct tasks, min_similarity 0.5, BM25 weight 0.5), cosine-only,
+  // and without the cap on distinct tasks (as recommend called it before 2026-12-04).
   const qvs = (await embedder.embed(texts.map((t) => queryContent(t, undefined, index.content)))).vectors;
-  for (const [label, lexical] of [['index.search k500 hybrid', true], ['index.search k500 cosine', false]] as const) {
-    const r = await time(async (i) => index.search(pick(qvs, i), { limit: 500, threshold: 0.5, lexical: lexical ? { text: pick(texts, i), weight: 0.5 } : undefined }));
+  const searches = [
+    ['index.search k500 tasks64 hybrid', true, ROUTER_TASKS],
+    ['index.search k500 tasks64 cosine', false, ROUTER_TASKS],
+    ['index.search k500 hybrid', true, undefined],
+    ['index.search k500 cosine', false, undefined],
+  ] as const;
+  for (const [label, lexical, entries] of searches) {
+    const r = await time(async (i) => index.search(pick(qvs, i), { limit: 500, entries, threshold: 0.5, lexical: lexical ? { text: pick(texts, i), weight: 0.5 } : undefined }));
     console.log(`${label.padEnd(28)} ${r.p50.toFixed(1).padStart(7)}  ${r.p95.toFixed(1).padStart(7)}`);
   }
   if (vectorOnly) {

@@ -452,8 +452,10 @@ export class VectorIndex {
 
   private searchPartition(p: Partition, q: Int8Array, opts: SearchOptions): Candidate[] {
     if (p.m === 0) return [];
+    // 4× over: entries whose executions all fall before sinceMs are passed over.
+    const over = opts.sinceMs != null ? 4 : 1;
     const wanted = Math.ceil((opts.limit * 4 * p.m) / p.n);
-    let count = Math.min(p.m, Math.max(opts.entries ? Math.min(wanted, opts.entries * 4) : wanted, 64));
+    let count = Math.min(p.m, Math.max(opts.entries ? Math.min(wanted, opts.entries * over) : wanted, 64));
     const enough = (covered: number, entries: number) => covered >= opts.limit || (opts.entries !== undefined && entries >= opts.entries);
     for (;;) {
       const m = this.nearest(p, q, count);
