@@ -25,6 +25,7 @@ const HELP: Record<string, string> = {
   quality_target: 'mean quality a tier must reach, 0-100',
   success_target: 'success rate a tier must reach, 0-1',
   k: 'similar past executions considered',
+  tasks: 'distinct similar tasks searched, each with its executions up to k (default 64)',
   min_similarity: 'least similarity of a past execution to count as evidence',
   min_evidence: 'fewest similar executions behind a tier',
   max_rows: 'most rows returned',
