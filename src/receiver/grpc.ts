@@ -9,6 +9,7 @@ import type { Logger } from '../telemetry/log.js';
 import type { BearerAuth } from './security.js';
 import { classify, toGrpcError } from './errors.js';
 import { handleExportBytes, type ExportDeps } from './handler.js';
+import { listen } from './listen.js';
 import { TRACE_EXPORT_PATH } from './proto-root.js';
 
 export interface GrpcReceiverOptions {
@@ -17,10 +18,10 @@ export interface GrpcReceiverOptions {
   maxMessageBytes: number;
   credentials?: ServerCredentials;
   auth?: BearerAuth | null;
-  /** Open connections past this are refused (default 256). */
-  maxConnections?: number;
-  /** A connection with no call in flight for this long is closed (GOAWAY; a client reconnects on its next call). Default 30 s. */
-  idleTimeoutMs?: number;
+  /** Open connections past this are refused. */
+  maxConnections: number;
+  /** A connection with no call in flight for this long is closed (GOAWAY; a client reconnects on its next call). */
+  idleTimeoutMs: number;
 }
 
 /**
@@ -56,7 +57,7 @@ export class GrpcReceiver {
   ) {}
 
   static async start(opts: GrpcReceiverOptions, deps: ExportDeps, log: Logger): Promise<GrpcReceiver> {
-    const idleMs = opts.idleTimeoutMs ?? 30_000;
+    const idleMs = opts.idleTimeoutMs;
     const server = new Server({
       'grpc.max_receive_message_length': opts.maxMessageBytes,
       'grpc.max_send_message_length': opts.maxMessageBytes,
@@ -86,14 +87,8 @@ export class GrpcReceiver {
       socket.setTimeout(idleMs + SILENT_GRACE_MS, () => socket.destroy());
       injector.injectConnection(socket);
     });
-    listener.maxConnections = opts.maxConnections ?? 256;
-    const port = await new Promise<number>((resolve, reject) => {
-      listener.once('error', reject);
-      listener.listen(opts.port, opts.host, () => {
-        listener.off('error', reject);
-        resolve((listener.address() as { port: number }).port);
-      });
-    });
+    listener.maxConnections = opts.maxConnections;
+    const port = await listen(listener, opts.port, opts.host);
     // A listener error after the bind (EMFILE on accept, say) is logged; the listener keeps going.
     listener.on('error', (err) => log.warn({ err }, 'grpc listener error'));
     return new GrpcReceiver(server, listener, port);

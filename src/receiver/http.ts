@@ -2,12 +2,12 @@
 // stages register (health, metrics, later the query API). Every reply goes through errors.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { InvalidInputError, TooLargeError } from '../errors.js';
 import type { Logger } from '../telemetry/log.js';
 import { CONTENT_TYPE, encodingOf, gunzipCapped, type Encoding } from './codec.js';
 import { classify, MethodNotAllowedError, NotFoundError, toHttpReply, UnsupportedMediaTypeError, type HttpReply } from './errors.js';
 import { handleExportBytes, type ExportDeps } from './handler.js';
+import { listen } from './listen.js';
 import { clientCertificateCheck, httpsOptions, OPEN_PATHS, type BearerAuth } from './security.js';
 import type { TlsSource } from './tls-source.js';
 
@@ -150,15 +150,8 @@ export class HttpReceiver {
     // Rotated certificates apply to new connections; open ones keep theirs.
     tls?.onChange((m) => (server as ReturnType<typeof createHttpsServer>).setSecureContext(httpsOptions(m)));
     if (this.opts.maxConnections) server.maxConnections = this.opts.maxConnections;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    this.port = await listen(server, this.opts.port, this.opts.host);
     this.server = server;
-    this.port = (server.address() as AddressInfo).port;
   }
 
   /** Stops accepting, lets in-flight requests finish, cuts the rest after graceMs. */

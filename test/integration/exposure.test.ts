@@ -29,12 +29,15 @@ describe('/metrics behind the bearer token', () => {
   });
 });
 
-/** A client that opens a request and dribbles a header byte now and then, never finishing. */
-function slowClient(port: number): { socket: Socket; closed: Promise<number> } {
+/**
+ * A client that sends `first` once connected and then, every `dripMs`, one more byte (never a whole
+ * request); how long its connection lived resolves `closed`.
+ */
+function slowClient(port: number, first: string, dripMs?: number): { socket: Socket; closed: Promise<number> } {
   const socket = connect(port, '127.0.0.1');
   const opened = Date.now();
-  socket.on('connect', () => socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: '));
-  const drip = setInterval(() => socket.writable && socket.write('a'), 200);
+  socket.on('connect', () => first && socket.write(first));
+  const drip = dripMs ? setInterval(() => socket.writable && socket.write('a'), dripMs) : undefined;
   socket.on('error', () => undefined);
   socket.resume();
   const closed = new Promise<number>((resolve) =>
@@ -54,7 +57,7 @@ describe('slow clients', () => {
   after(() => t.close());
 
   it('cuts off clients that never finish their headers, while probes and exports keep answering', async () => {
-    const slow = Array.from({ length: 50 }, () => slowClient(t.server.httpPort));
+    const slow = Array.from({ length: 50 }, () => slowClient(t.server.httpPort, 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ', 200));
     await new Promise((r) => setTimeout(r, 300));
     const body = encodeRequest(otlpRequest([{ attrs: minimalExecution({ 'execution.repo': 'beside-slow-clients' }) as Record<string, unknown>, spanId: 'f200000000000001' }]));
     assert.equal((await httpPost(`${t.httpUrl}/v1/traces`, body, { 'content-type': 'application/x-protobuf' })).status, 200);
@@ -91,22 +94,12 @@ describe('slow clients', () => {
   });
 });
 
-/** A TCP client of the gRPC port that sends `first` (nothing, or part of the HTTP/2 preface) and then nothing. */
-function silentClient(port: number, first: string): { socket: Socket; closed: Promise<number> } {
-  const socket = connect(port, '127.0.0.1');
-  const opened = Date.now();
-  socket.on('connect', () => first && socket.write(first));
-  socket.on('error', () => undefined);
-  socket.resume();
-  return { socket, closed: new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now() - opened))) };
-}
-
 describe('slow gRPC clients', () => {
   it('closes connections that make no call, while probes and exports keep answering; an exporter reconnects', async () => {
     const t = await startTestServer({ grpcIdleTimeoutMs: 1000, grpcMaxConnections: 80 });
     const exporter = makeExporter('grpc', t);
     try {
-      const silent = [...Array.from({ length: 40 }, () => silentClient(t.server.grpcPort, '')), ...Array.from({ length: 10 }, () => silentClient(t.server.grpcPort, 'PRI * HTTP/2.0\r\n'))];
+      const silent = [...Array.from({ length: 40 }, () => slowClient(t.server.grpcPort, '')), ...Array.from({ length: 10 }, () => slowClient(t.server.grpcPort, 'PRI * HTTP/2.0\r\n'))];
       await new Promise((r) => setTimeout(r, 300));
       const spans = (repo: string) => makeSpans([{ attributes: minimalExecution({ 'execution.repo': repo }) }]);
       await exportOk(exporter, spans('beside-silent-grpc'));
@@ -126,12 +119,12 @@ describe('slow gRPC clients', () => {
 
   it('refuses gRPC connections past the cap, and exports again below it', async () => {
     const t = await startTestServer({ grpcMaxConnections: 5 });
-    const held = Array.from({ length: 5 }, () => silentClient(t.server.grpcPort, ''));
+    const held = Array.from({ length: 5 }, () => slowClient(t.server.grpcPort, ''));
     const exporter = makeExporter('grpc', t);
     try {
       await Promise.all(held.map((h) => new Promise((r) => (h.socket.connecting ? h.socket.once('connect', r) : r(null)))));
       await new Promise((r) => setTimeout(r, 100));
-      const extra = silentClient(t.server.grpcPort, '');
+      const extra = slowClient(t.server.grpcPort, '');
       assert.ok((await extra.closed) < 2_000, 'a connection past the cap is closed at once');
       const refused = await exportSpans(exporter, makeSpans([{ attributes: minimalExecution({ 'execution.repo': 'past-the-grpc-cap' }) }]));
       assert.notEqual(refused.code, 0, 'an export past the cap is not acknowledged');
