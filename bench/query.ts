@@ -154,14 +154,20 @@ for (const size of values.sizes.split(',').map(Number)) {
   // and without the cap on distinct tasks (as recommend called it before 2026-12-04).
   const qvs = (await embedder.embed(texts.map((t) => queryContent(t, undefined, index.content)))).vectors;
   const searches = [
-    ['index.search k500 tasks64 hybrid', true, ROUTER_TASKS],
-    ['index.search k500 tasks64 cosine', false, ROUTER_TASKS],
-    ['index.search k500 hybrid', true, undefined],
-    ['index.search k500 cosine', false, undefined],
+    ['index.search k500 tasks64 hybrid', true, ROUTER_TASKS, undefined],
+    ['index.search k500 tasks64 hybrid exact', true, ROUTER_TASKS, Infinity],
+    ['index.search k500 tasks64 cosine', false, ROUTER_TASKS, undefined],
+    ['index.search k500 hybrid', true, undefined, undefined],
+    ['index.search k500 cosine', false, undefined, undefined],
   ] as const;
-  for (const [label, lexical, entries] of searches) {
-    const r = await time(async (i) => index.search(pick(qvs, i), { limit: 500, entries, threshold: 0.5, lexical: lexical ? { text: pick(texts, i), weight: 0.5 } : undefined }));
+  for (const [label, lexical, entries, candidates] of searches) {
+    const r = await time(async (i) => index.search(pick(qvs, i), { limit: 500, entries, threshold: 0.5, lexical: lexical ? { text: pick(texts, i), weight: 0.5, candidates } : undefined }));
     console.log(`${label.padEnd(28)} ${r.p50.toFixed(1).padStart(7)}  ${r.p95.toFixed(1).padStart(7)}`);
+  }
+  if (index.lexical) {
+    const lexical = index.lexical;
+    const r = await time(async (i) => lexical.query(pick(texts, i)));
+    console.log(`${'BM25 of every match'.padEnd(28)} ${r.p50.toFixed(1).padStart(7)}  ${r.p95.toFixed(1).padStart(7)}`);
   }
   if (vectorOnly) {
     await ann.close();

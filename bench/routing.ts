@@ -21,6 +21,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { recordExecution } from '../src/emit/index.js';
 import { mulberry32 } from '../src/synth/generate.js';
+import { decide, DEFAULT_DECIDE, sampler } from '../src/query/router/decide.js';
+import { addSums, DEFAULT_ROUTER_SETTINGS, emptySums, posteriors, recency, type TierSums } from '../src/query/router/posterior.js';
 import { DEV_EVAL_SET, readEvalSet } from './eval-set.js';
 import { spawnServe, type ServeProcess } from '../test/helpers/process.js';
 import { tempDir } from '../test/helpers/server.js';
@@ -110,6 +112,8 @@ interface Outcome {
 class Client {
   private readonly provider: BasicTracerProvider;
   sent = 0;
+  /** Which kind each execution sent was of, by task id (the purity diagnostic). */
+  readonly kindOf = new Map<string, Kind>();
   readonly latencies: number[] = [];
 
   constructor(readonly serve: ServeProcess) {
@@ -121,8 +125,10 @@ class Client {
 
   send(o: Outcome, noise: number): void {
     const span = this.provider.getTracer('bench').startSpan(`agent.${o.kind.taskType}`, { startTime: o.at });
+    const taskId = randomUUID();
+    this.kindOf.set(taskId, o.kind);
     recordExecution(span, {
-      task_id: randomUUID(),
+      task_id: taskId,
       timestamp: o.at,
       task_type: o.kind.taskType,
       task_description: o.text,
@@ -173,21 +179,27 @@ class Client {
   }
 }
 
-async function startWithHistory(dir: string, args: string[] = []): Promise<Client> {
-  const serve = await spawnServe(['--db', join(dir, 'bench.duckdb'), '--snapshot-interval', '0', ...args], { ORB_EMBED: 'true' });
-  const c = new Client(serve);
+/** The seeded history: three wordings of each known kind, PER_WORDING runs each, 1–21 days old. */
+function historyOutcomes(now: number): { o: Outcome; noise: number }[] {
   const h = mulberry32(Number(values.seed) * 7 + 1);
-  const now = Date.now();
+  const out: { o: Outcome; noise: number }[] = [];
   for (const k of known) {
     for (const text of k.texts.slice(0, 3)) {
       for (let j = 0; j < PER_WORDING; j++) {
         const tiers = k.untriedSmall ? (['medium', 'large'] as const) : TIERS;
         const tier = tiers[j % tiers.length]!;
         const at = new Date(now - (1 + h() * 20) * 86_400_000);
-        c.send({ kind: k, text, tier, success: h() < k.rate[tier], at }, 0.9 + 0.2 * h());
+        out.push({ o: { kind: k, text, tier, success: h() < k.rate[tier], at }, noise: 0.9 + 0.2 * h() });
       }
     }
   }
+  return out;
+}
+
+async function startWithHistory(dir: string, args: string[] = []): Promise<Client> {
+  const serve = await spawnServe(['--db', join(dir, 'bench.duckdb'), '--snapshot-interval', '0', ...args], { ORB_EMBED: 'true' });
+  const c = new Client(serve);
+  for (const { o, noise } of historyOutcomes(Date.now())) c.send(o, noise);
   await c.settle();
   return c;
 }
@@ -257,6 +269,83 @@ if (only.has('debug')) {
     void own;
   }
   await c.close();
+}
+
+// ---- evidence purity: for each known kind's held-out wording, the share of a kernel's weight that
+// falls on the kind's own texts (the rest is other kinds), and whether the best match is its own;
+// for the kernel over the cosine and over the hybrid score, at a few widths. --only purity
+if (only.has('purity')) {
+  const dir = tempDir('orb-bench-routing-');
+  const c = await startWithHistory(dir);
+  const taus = [0.02, 0.05, 0.1];
+  const sums = new Map<string, { share: number; top1: number }>();
+  for (const k of known) {
+    const qs = new URLSearchParams({ text: `${k.taskType}: ${k.texts[3]!}`, threshold: tuned.min_similarity ?? '0.5', limit: '1000' });
+    const sim = (await (await fetch(`${c.serve.httpUrl}/v1/query/similar?${qs}`)).json()) as { rows: Record<string, unknown>[] };
+    // One entry per text: the executions of one text share a vector, hence a cosine.
+    const entries = new Map<string, { cos: number; score: number; kind: Kind }>();
+    for (const x of sim.rows) entries.set(Number(x.similarity).toFixed(4), { cos: Number(x.similarity), score: Number(x.score ?? x.similarity), kind: c.kindOf.get(String(x.task_id))! });
+    const list = [...entries.values()];
+    const line: string[] = [];
+    for (const by of ['cos', 'score'] as const) {
+      const sorted = [...list].sort((a, b) => b[by] - a[by]);
+      const best = sorted[0]?.[by] ?? 0;
+      for (const tau of taus) {
+        let own = 0;
+        let all = 0;
+        for (const e of sorted) {
+          const w = Math.exp(-(best - e[by]) / tau);
+          all += w;
+          if (e.kind === k) own += w;
+        }
+        const key = `${by} τ ${tau}`;
+        const acc = sums.get(key) ?? { share: 0, top1: 0 };
+        acc.share += all > 0 ? own / all : 0;
+        acc.top1 += sorted[0]?.kind === k ? 1 : 0;
+        sums.set(key, acc);
+        if (tau === 0.05) line.push(`${by} ${(all > 0 ? own / all : 0).toFixed(2)}`);
+      }
+      if (values.verbose) line.push(`top by ${by}: ${sorted.slice(0, 4).map((e) => `${e.kind === k ? 'OWN' : e.kind.group}:${e[by].toFixed(3)}`).join(' ')}`);
+    }
+    if (values.verbose) console.log(`- ${k.group} (${k.profile}): own share ${line.join('; ')}`);
+  }
+  console.log('\n## evidence purity: mean share of the kernel weight on the kind\'s own texts, best match its own\n');
+  for (const [key, v] of sums) console.log(`- ${key}: own share ${(v.share / known.length).toFixed(3)}, best match own ${v.top1}/${known.length}`);
+  await c.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// ---- retrieval ceiling: the static world decided in process by the served posterior and choice,
+// with perfect retrieval: a kind's neighbours are exactly its own history, all of equal similarity;
+// the levels are the whole history. What recommend would pick if `similar` always found the task's
+// own wordings and nothing else. --only ceiling [--params confidence=0.6,prior_strength=4]
+if (only.has('ceiling')) {
+  const now = Date.now();
+  const s = { ...DEFAULT_ROUTER_SETTINGS, priorStrength: Number(tuned.prior_strength ?? DEFAULT_ROUTER_SETTINGS.priorStrength) };
+  const confidence = Number(tuned.confidence ?? DEFAULT_DECIDE.confidence);
+  const hist = historyOutcomes(now).map(({ o, noise }) => {
+    const w = recency((now - o.at.getTime()) / 86_400_000, s.halfLifeDays);
+    return { o, x: { tier: o.tier, similarity: 0.9, n: w, s: o.success ? w : 0, q: o.success ? 85 * w : 0, qn: o.success ? w : 0, cost: w * COST[o.tier] * noise, estimate: 0, count: 1 } };
+  });
+  const levelOf = (xs: typeof hist) => {
+    const m = new Map<string, TierSums>();
+    for (const { x } of xs) {
+      if (!m.has(x.tier)) m.set(x.tier, emptySums());
+      addSums(m.get(x.tier)!, x);
+    }
+    return m;
+  };
+  const global = levelOf(hist);
+  const picks = known.map((k) => {
+    const ps = posteriors(TIERS, { global, repo: null, taskType: levelOf(hist.filter((h) => h.o.kind.taskType === k.taskType)) }, hist.filter((h) => h.o.kind === k).map((h) => h.x), s);
+    return { kind: k, tier: decide(ps, { ...DEFAULT_DECIDE, targets: { success: TARGET, quality: 0 }, confidence }, false, sampler(1)).tier as Tier | null };
+  });
+  const large = fixed(known, () => 'large');
+  const oracle = fixed(known, (k) => k.oracle);
+  console.log(`\n## retrieval ceiling: known kinds decided on their own history only (confidence ${confidence}, κ ${s.priorStrength})\n`);
+  console.log('| policy | answered | mean cost | expected success | vs oracle | share of oracle saving vs large |');
+  console.log('|---|---|---|---|---|---|');
+  console.log(staticRow('bayes, perfect retrieval', score(picks), large, oracle));
 }
 
 // ---- cross-validated defaults: one server, every known kind's held-out wording and every new kind

@@ -115,16 +115,18 @@ export class LexicalQuery {
     return this.scores[doc] ?? 0;
   }
 
-  /** The `limit` best docs that `accept` lets through, best first (ties: lower doc first). */
-  top(limit: number, accept: (doc: number) => boolean = () => true): LexicalHit[] {
+  /** The `limit` best docs scoring at least `min` that `accept` lets through, best first (ties: lower doc first). */
+  top(limit: number, accept: (doc: number) => boolean = () => true, min = -Infinity): LexicalHit[] {
     if (limit <= 0) return [];
     // A min-heap of the best so far: O(matched · log limit).
     const heap: LexicalHit[] = [];
     const worse = (a: LexicalHit, b: LexicalHit) => a.score < b.score || (a.score === b.score && a.doc > b.doc);
     for (const doc of this.matched) {
-      const h = { doc, score: this.scores[doc]! };
-      if (heap.length === limit && !worse(heap[0]!, h)) continue;
+      const score = this.scores[doc]!;
+      if (score < min) continue;
+      if (heap.length === limit && (score < heap[0]!.score || (score === heap[0]!.score && doc > heap[0]!.doc))) continue;
       if (!accept(doc)) continue;
+      const h = { doc, score };
       if (heap.length < limit) {
         heap.push(h);
         for (let i = heap.length - 1; i > 0; ) {

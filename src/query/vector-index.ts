@@ -215,9 +215,20 @@ export interface SearchOptions {
   repo?: string | null;
   sinceMs?: number | null;
   threshold?: number | null;
-  /** Hybrid ranking: blend the cosine with the BM25 of this text; weight 0 ranks by cosine alone. */
-  lexical?: { text: string; weight: number };
+  /**
+   * Hybrid ranking: blend the cosine with the BM25 of this text; weight 0 ranks by cosine alone.
+   * `candidates`: lexical matches outside the cosine candidates re-scored at most, best BM25 first
+   * (default LEXICAL_CANDIDATES; Infinity: exact).
+   */
+  lexical?: { text: string; weight: number; candidates?: number };
 }
+
+/**
+ * Lexical matches a hybrid search re-scores beyond its cosine candidates, at most. Past it the
+ * ranking is approximate, like the HNSW side: an entry must then be outside both the top cosines
+ * and the top BM25s yet blend into the answer, which only ties do (many texts with one BM25).
+ */
+export const LEXICAL_CANDIDATES = 1024;
 
 export interface VectorIndexOptions {
   /** What the vectors are of, so that queries are embedded the same way (default 'task'). */
@@ -376,6 +387,7 @@ export class VectorIndex {
   private hybrid(q: Int8Array, text: string, w: number, opts: SearchOptions): VectorHit[] {
     if (!this.lexical) throw new Error('this vector index keeps no lexical index: hybrid ranking is off');
     const lq = this.lexical.query(text);
+    const budget = opts.lexical?.candidates ?? LEXICAL_CANDIDATES;
     const blend = (sim: number, doc: number) => (1 - w) * sim + (lq.norm > 0 ? (w * lq.score(doc)) / lq.norm : 0);
     const byScore = (a: Scored, b: Scored) => b.score - a.score || b.sim - a.sim;
     const rows = opts.repo ? (this.partitions.get(opts.repo)?.m ?? 0) : this.partOf.length;
@@ -392,16 +404,18 @@ export class VectorIndex {
       const needed = () => ((best[best.length - 1]!.score - floor) / w) * lq.norm;
       let cutoff = needed();
       const seen = new Set(byCosine.map((x) => x.p.docs[x.e]!));
-      const rest: number[] = [];
-      for (const doc of lq.matched) {
-        if (lq.score(doc) < cutoff || seen.has(doc)) continue;
+      const accept = (doc: number) => {
+        if (seen.has(doc)) return false;
         const p = this.partOf[doc]!;
-        if ((!opts.repo || p.repo === opts.repo) && (opts.sinceMs == null || p.latest[this.rowOf[doc]!]! >= opts.sinceMs)) rest.push(doc);
-      }
-      rest.sort((a, b) => lq.score(b) - lq.score(a));
+        return (!opts.repo || p.repo === opts.repo) && (opts.sinceMs == null || p.latest[this.rowOf[doc]!]! >= opts.sinceMs);
+      };
+      // The best lexical matches above the cutoff, at most `budget` of them (or rows/8 when exact).
+      const cap = Number.isFinite(budget) ? budget : Math.floor(rows / 8) + 256;
+      const rest = lq.top(cap + 1, accept, cutoff).map((h) => h.doc);
+      const capped = rest.length > cap;
       let k = 0;
-      for (; k < rest.length && k <= rows / 8 && lq.score(rest[k]!) >= cutoff; k += 256) {
-        const chunk = rest.slice(k, k + 256).filter((doc) => lq.score(doc) >= cutoff);
+      for (; k < Math.min(rest.length, cap) && lq.score(rest[k]!) >= cutoff; k += 256) {
+        const chunk = rest.slice(k, Math.min(k + 256, cap)).filter((doc) => lq.score(doc) >= cutoff);
         const sims = this.cosines(q, chunk.length, (j) => this.partOf[chunk[j]!]!.codes(this.rowOf[chunk[j]!]!));
         chunk.forEach((doc, j) => {
           const sim = sims[j]!;
@@ -414,7 +428,8 @@ export class VectorIndex {
         best = covering(best.sort(byScore), opts.limit, opts.entries);
         cutoff = needed();
       }
-      if (k > rows / 8 && k < rest.length && lq.score(rest[k]!) >= cutoff) continue;
+      // Exact: more lexical matches above the cutoff than an eighth of the rows; scan more cosines instead.
+      if (!Number.isFinite(budget) && capped && k >= cap && lq.score(rest[cap]!) >= cutoff) continue;
       return this.expand(best, opts);
     }
   }

@@ -130,6 +130,49 @@ describe('vector index: one entry per distinct vector', () => {
   });
 });
 
+describe('vector index: hybrid ranking re-scores a bounded number of lexical matches', () => {
+  // 3,000 distinct vectors; every description shares the word "deploy", so its BM25 ties across
+  // 3,000 entries; one far-off entry also has the rare word "canary".
+  const rand = mulberry32(5);
+  const index = new VectorIndex('m', DIM);
+  const rows: { codes: Int8Array; text: string }[] = [];
+  for (let n = 0; n < 3000; n++) {
+    const text = n === 2999 ? 'deploy canary' : `deploy step ${n % 50}`;
+    const codes = codesOf(Float32Array.from({ length: DIM }, () => rand() * 2 - 1));
+    rows.push({ codes, text });
+    index.add(execution(`h${n}`, codes, { timestampMs: n, task_description: text }));
+  }
+  const q = Float32Array.from({ length: DIM }, () => rand() * 2 - 1);
+  const lq = index.lexical!.query('deploy canary');
+  const exact = rows.map((r, n) => ({ n, score: 0.5 * cosine(codesOf(q), r.codes) + (0.5 * lq.score(n)) / lq.norm })).sort((a, b) => b.score - a.score);
+
+  it('is exact when the budget is unbounded, and when it covers every match above the cutoff', () => {
+    for (const candidates of [Infinity, 5000]) {
+      const got = index.search(q, { limit: 20, lexical: { text: 'deploy canary', weight: 0.5, candidates } });
+      assert.deepEqual(
+        got.map((h) => Number(h.task_id.slice(1))),
+        exact.slice(0, 20).map((x) => x.n),
+        `candidates ${candidates}`,
+      );
+    }
+  });
+
+  it('re-scores the best BM25 matches first, so a small budget still finds the strong lexical match', () => {
+    const byCosine = rows.map((r, n) => ({ n, sim: cosine(codesOf(q), r.codes) })).sort((a, b) => b.sim - a.sim);
+    assert.ok(byCosine.findIndex((x) => x.n === 2999) > 200, 'precondition: its cosine is far from the top');
+    const got = index.search(q, { limit: 20, lexical: { text: 'deploy canary', weight: 0.5, candidates: 1 } });
+    assert.equal(got.length, 20);
+    assert.ok(got.some((h) => h.task_id === 'h2999'), 'the only entry with both words is re-scored although its cosine is not among the top');
+    // Approximate past the budget: every score is a true score, in order, and none beats the exact best.
+    for (let i = 0; i < got.length; i++) {
+      const n = Number(got[i]!.task_id.slice(1));
+      assert.ok(Math.abs(got[i]!.score! - exact.find((x) => x.n === n)!.score) < 1e-5);
+      if (i > 0) assert.ok(got[i]!.score! <= got[i - 1]!.score! + 1e-9);
+    }
+    assert.ok(got[0]!.score! <= exact[0]!.score + 1e-6);
+  });
+});
+
 describe('vector index: HNSW graph for large repos', () => {
   // 6,000 distinct vectors around 300 centres (paraphrase-like), one repo; the graph is built at 2,000.
   const rand = mulberry32(11);
