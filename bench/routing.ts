@@ -309,6 +309,19 @@ if (only.has('purity')) {
     }
     if (values.verbose) console.log(`- ${k.group} (${k.profile}): own share ${line.join('; ')}`);
   }
+  // New kinds have no texts of their own: how similar is their best match, against known kinds' best own match?
+  const bests = async (ks: Kind[], text: (k: Kind) => string) => {
+    const out: { cos: number; score: number }[] = [];
+    for (const k of ks) {
+      const qs = new URLSearchParams({ text: `${k.taskType}: ${text(k)}`, threshold: '0', limit: '1' });
+      const r = ((await (await fetch(`${c.serve.httpUrl}/v1/query/similar?${qs}`)).json()) as { rows: Record<string, unknown>[] }).rows[0];
+      if (r) out.push({ cos: Number(r.similarity), score: Number(r.score ?? r.similarity) });
+    }
+    const q = (xs: number[], f: number) => xs.sort((a, b) => a - b)[Math.floor(f * (xs.length - 1))]!.toFixed(3);
+    return (['cos', 'score'] as const).map((by) => `${by} min/median/max ${q(out.map((x) => x[by]), 0)} / ${q(out.map((x) => x[by]), 0.5)} / ${q(out.map((x) => x[by]), 1)}`).join('; ');
+  };
+  console.log(`\nbest match, known kinds' held-out wording: ${await bests(known, (k) => k.texts[3]!)}`);
+  console.log(`best match, new kinds (all four wordings): ${await bests(fresh.flatMap((k) => k.texts.map(() => k)), ((i) => (k: Kind) => k.texts[i++ % 4]!)(0))}`);
   console.log('\n## evidence purity: mean share of the kernel weight on the kind\'s own texts, best match its own\n');
   for (const [key, v] of sums) console.log(`- ${key}: own share ${(v.share / known.length).toFixed(3)}, best match own ${v.top1}/${known.length}`);
   await c.close();
