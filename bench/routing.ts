@@ -10,7 +10,10 @@
 //     recommendation id and propensity. One fresh server per policy; common random numbers.
 // Policies: always-large, always-small, oracle (cheapest tier with true rate ≥ target), legacy
 // (the previous recommend), bayes (exploit), bayes + exploration. `--only debug` prints what
-// recommend sees (posteriors, neighbour weights, top cosines) for a few kinds.
+// recommend sees (posteriors, neighbour weights, top cosines) for a few kinds; `--only purity` how
+// much of the kernel's weight is the task's own wordings; `--only ceiling` the static world decided
+// with perfect retrieval (the served posterior and choice, in process); `--only cv` the defaults
+// cross-validated over kinds.
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
