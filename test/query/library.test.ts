@@ -244,6 +244,10 @@ describe('query library on a hand-made fixture', () => {
     assert.equal(docs.answer!.strategy, 'bayes');
     assert.match(String(docs.answer!.recommendation_id), /^[0-9a-f-]{36}$/);
     assert.ok(Number(docs.answer!.probability) >= 0.7);
+    const best = (docs.answer!.evidence as Record<string, number>).best_similarity!;
+    assert.ok(best >= 0.5 && best <= 1, `the closest execution counted: ${best}`);
+    const like = await q('similar', { text: 'docs readme', threshold: 0.5, limit: 100 });
+    assert.equal(best, Math.max(...like.rows.map((r) => Number(r.similarity))), 'the best cosine similar finds for the same text');
     const small = docs.rows.find((x) => x.model_tier === 'small')!;
     const [lo, hi] = small.success_interval as [number, number];
     assert.ok(lo < Number(small.success_rate) && Number(small.success_rate) < hi && hi <= 1, 'a credible interval around the posterior mean');
@@ -264,6 +268,7 @@ describe('query library on a hand-made fixture', () => {
     assert.equal(byType.answer!.similar_executions, 0);
     assert.ok(byType.answer!.recommended_tier);
     assert.equal((byType.answer!.evidence as Record<string, number>).task_type_executions, 12);
+    assert.equal((byType.answer!.evidence as Record<string, number | null>).best_similarity, null, 'no similar execution counted');
     const byRepo = await q('recommend', { text: 'something else entirely', task_type: 'unheard-of', repo: 'r1', ...none });
     assert.equal(byRepo.answer!.basis, 'repo_history');
     assert.match(byRepo.notes.join(' '), /task type unheard-of has no history/);

@@ -103,7 +103,7 @@ export interface Recommendation {
 }
 
 /** The answer for one decision: per-tier rows and the machine-readable fields. */
-export function answerOf(p: RecommendParams, ps: readonly TierPosterior[], d: Decision, ctx: { basis: Basis; taskType: string | null; taskTypeSource: string | null; hits: number; mode: string }): Omit<Recommendation, 'notes'> {
+export function answerOf(p: RecommendParams, ps: readonly TierPosterior[], d: Decision, ctx: { basis: Basis; taskType: string | null; taskTypeSource: string | null; hits: number; bestSimilarity: number | null; mode: string }): Omit<Recommendation, 'notes'> {
   const rows = ps.map((t) => {
     const [lo, hi] = credibleInterval(t);
     const level = t.counts.similar > 0 ? t.counts.similar : t.counts.task_type || t.counts.repo || t.counts.global;
@@ -158,6 +158,8 @@ export function answerOf(p: RecommendParams, ps: readonly TierPosterior[], d: De
       evidence: {
         similar_executions: sum((t) => t.counts.similar),
         similar_weight: r4(sum((t) => t.neighbour_weight)),
+        // The cosine of the closest past execution counted: near 1 when this very task ran before.
+        best_similarity: ctx.bestSimilarity === null ? null : r4(ctx.bestSimilarity),
         task_type_executions: sum((t) => t.counts.task_type),
         repo_executions: sum((t) => t.counts.repo),
         global_executions: sum((t) => t.counts.global),
@@ -250,6 +252,6 @@ export class Router {
     if (mode === 'explore' && !mayExplore) notes.push(`exploration budget spent (${this.exploredCalls} of ${this.explorable} explore-mode calls explored, ε = ${share}): this call exploited`);
     if (ps.some((t) => t.quality_mean === null) && p.quality_target > 0) notes.push('tiers without any quality score are judged on success alone');
     notes.push(`prior: Beta shrunk global → repo → task type with strength κ = ${p.prior_strength}; recency half-life ${p.half_life_days} days; kernel exp(−(best cosine − cosine)/${p.kernel_width}) from cosine ${p.min_similarity}`);
-    return { ...answerOf(p, ps, d, { basis, taskType, taskTypeSource: source, hits: hits.length, mode }), notes };
+    return { ...answerOf(p, ps, d, { basis, taskType, taskTypeSource: source, hits: hits.length, bestSimilarity: hits.length ? bestSimilarity(hits) : null, mode }), notes };
   }
 }
