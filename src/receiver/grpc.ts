@@ -3,7 +3,7 @@
 // grpc-js inflates grpc-encoding gzip itself and caps the inflated size at the same limit.
 // The listening socket is ours (grpc-js's connection injector takes each connection) so that the
 // number of open connections can be capped, which grpc-js has no option for.
-import { createServer, type Server as NetServer } from 'node:net';
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { Server, ServerCredentials, type ServiceDefinition, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from '../telemetry/log.js';
 import type { BearerAuth } from './security.js';
@@ -84,7 +84,8 @@ export class GrpcReceiver {
     });
     const injector = server.createConnectionInjector(opts.credentials ?? ServerCredentials.createInsecure());
     const listener = createServer((socket) => {
-      socket.setTimeout(idleMs + SILENT_GRACE_MS, () => socket.destroy());
+      deps.metrics.grpcConnections.inc({ event: 'accepted' });
+      dropWhenSilent(socket, idleMs + SILENT_GRACE_MS, () => deps.metrics.grpcConnections.inc({ event: 'silent' }));
       injector.injectConnection(socket);
     });
     listener.maxConnections = opts.maxConnections;
@@ -108,4 +109,25 @@ export class GrpcReceiver {
       });
     });
   }
+}
+
+/**
+ * Destroys the socket once no byte has gone either way for `ms`. Polled from the byte counts:
+ * once the HTTP/2 session owns the socket its reads and writes are native and never refresh
+ * `socket.setTimeout`, which therefore cut busy connections `ms` after they opened.
+ */
+function dropWhenSilent(socket: Socket, ms: number, onDrop: () => void): void {
+  let seen = -1;
+  let since = Date.now();
+  const timer = setInterval(() => {
+    const bytes = socket.bytesRead + socket.bytesWritten;
+    if (bytes !== seen) [seen, since] = [bytes, Date.now()];
+    else if (Date.now() - since >= ms) {
+      clearInterval(timer);
+      onDrop();
+      socket.destroy();
+    }
+  }, Math.max(50, Math.min(1000, ms / 5)));
+  timer.unref();
+  socket.once('close', () => clearInterval(timer));
 }

@@ -10,6 +10,7 @@ export class IngestMetrics {
   readonly spansDuplicate = new Counter({ name: 'orb_spans_duplicate_total', help: 'Execution spans whose task_id was already stored (redeliveries)', registers: [this.registry] });
   readonly feedback = new Counter({ name: 'orb_feedback_total', help: 'Feedback records accepted, by path', labelNames: ['source'], registers: [this.registry] });
   readonly requests = new Counter({ name: 'orb_export_requests_total', help: 'Export requests by transport and outcome', labelNames: ['transport', 'outcome'], registers: [this.registry] });
+  readonly grpcConnections = new Counter({ name: 'orb_grpc_connections_total', help: 'gRPC connections accepted, and those destroyed for silence (no byte in or out past the idle timeout)', labelNames: ['event'], registers: [this.registry] });
   readonly batches = new Counter({ name: 'orb_commit_batches_total', help: 'Group-commit transactions', registers: [this.registry] });
   readonly commitRows = new Counter({ name: 'orb_commit_rows_total', help: 'Rows written by group commits (executions + rejected)', registers: [this.registry] });
   readonly commitSeconds = new Histogram({

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { encodeRequest, httpPost, otlpRequest } from '../helpers/raw.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { makeCerts } from '../helpers/certs.js';
+import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
 import { exportOk, exportSpans, makeExporter, makeSpans, minimalExecution } from '../helpers/spans.js';
 
 const TOKEN = 'exposure-test-token-0123456789';
@@ -94,6 +95,13 @@ describe('slow clients', () => {
   });
 });
 
+/** orb_grpc_connections_total for one event, from the server's /metrics. */
+async function grpcConnections(t: { httpUrl: string }, event: 'accepted' | 'silent'): Promise<number> {
+  const text = await (await fetch(`${t.httpUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`orb_grpc_connections_total{event="${event}"}`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
 describe('slow gRPC clients', () => {
   it('closes connections that make no call, while probes and exports keep answering; an exporter reconnects', async () => {
     const t = await startTestServer({ grpcIdleTimeoutMs: 1000, grpcMaxConnections: 80 });
@@ -111,8 +119,48 @@ describe('slow gRPC clients', () => {
       // The exporter's own connection was idle-closed too; its next export reconnects.
       await exportOk(exporter, spans('beside-silent-grpc'));
       assert.equal((await t.rows(`SELECT count(*)::INT n FROM executions WHERE repo = 'beside-silent-grpc'`))[0]!.n, 2);
+      // In plaintext grpc-js has a session from the first byte on (or none sent), and idle-closes it;
+      // the silence backstop is for sockets without one (a TLS handshake never finished).
+      assert.ok((await grpcConnections(t, 'accepted')) >= 52, 'the 50 silent clients and the exporter twice');
+      assert.equal(await grpcConnections(t, 'silent'), 0);
     } finally {
       await exporter.shutdown();
+      await t.close();
+    }
+  });
+
+  it('keeps a busy connection open past the silence backstop: one connection for 7 s of exports', async () => {
+    // Backstop at idle + 5 s = 6 s. It used to be socket.setTimeout, which HTTP/2 traffic never
+    // refreshes: every connection was cut 6 s after it opened, calls in flight with it.
+    const t = await startTestServer({ grpcIdleTimeoutMs: 1000 });
+    const exporter = makeExporter('grpc', t);
+    try {
+      let sent = 0;
+      for (const until = Date.now() + 7_000; Date.now() < until; sent++) {
+        await exportOk(exporter, makeSpans([{ attributes: minimalExecution({ 'execution.repo': 'busy-grpc' }) }]));
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal((await t.rows(`SELECT count(*)::INT n FROM executions WHERE repo = 'busy-grpc'`))[0]!.n, sent);
+      assert.equal(await grpcConnections(t, 'accepted'), 1, 'the exporter kept its one connection');
+      assert.equal(await grpcConnections(t, 'silent'), 0);
+    } finally {
+      await exporter.shutdown();
+      await t.close();
+    }
+  });
+
+  it('drops sockets that never finish a TLS handshake, at the silence backstop, and counts them', async () => {
+    const certs = makeCerts(tempDir('orb-certs-'));
+    const t = await startTestServer({ tlsCert: certs.serverCert, tlsKey: certs.serverKey, grpcIdleTimeoutMs: 1000 });
+    try {
+      const mute = Array.from({ length: 3 }, () => slowClient(t.server.grpcPort, ''));
+      const open = new Promise<number[]>((resolve) => setTimeout(() => resolve([Infinity]), 12_000).unref());
+      const lifetimes = await Promise.race([Promise.all(mute.map((m) => m.closed)), open]);
+      // No TLS session, so no HTTP/2 session to idle-close: cut at idle + 5 s, polled every 200 ms.
+      assert.ok(Math.min(...lifetimes) >= 5_500 && Math.max(...lifetimes) < 8_000, `lifetimes ${lifetimes.join(', ')} ms`);
+      const silent = (await t.server.metrics.grpcConnections.get()).values.find((v) => v.labels.event === 'silent');
+      assert.equal(silent?.value, 3);
+    } finally {
       await t.close();
     }
   });
