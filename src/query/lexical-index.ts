@@ -120,11 +120,13 @@ export class LexicalQuery {
     if (limit <= 0) return [];
     // A min-heap of the best so far: O(matched · log limit).
     const heap: LexicalHit[] = [];
-    const worse = (a: LexicalHit, b: LexicalHit) => a.score < b.score || (a.score === b.score && a.doc > b.doc);
+    // (score, doc) ranks below b: compared before a hit is allocated, so most matches allocate nothing.
+    const below = (score: number, doc: number, b: LexicalHit) => score < b.score || (score === b.score && doc > b.doc);
+    const worse = (a: LexicalHit, b: LexicalHit) => below(a.score, a.doc, b);
     for (const doc of this.matched) {
       const score = this.scores[doc]!;
       if (score < min) continue;
-      if (heap.length === limit && (score < heap[0]!.score || (score === heap[0]!.score && doc > heap[0]!.doc))) continue;
+      if (heap.length === limit && below(score, doc, heap[0]!)) continue;
       if (!accept(doc)) continue;
       const h = { doc, score };
       if (heap.length < limit) {

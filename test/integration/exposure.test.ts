@@ -95,11 +95,9 @@ describe('slow clients', () => {
   });
 });
 
-/** orb_grpc_connections_total for one event, from the server's /metrics. */
-async function grpcConnections(t: { httpUrl: string }, event: 'accepted' | 'silent'): Promise<number> {
-  const text = await (await fetch(`${t.httpUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`orb_grpc_connections_total{event="${event}"}`));
-  return line ? Number(line.split(' ').pop()) : 0;
+/** orb_grpc_connections_total for one event, from the server's metrics registry (HTTPS or not). */
+async function grpcConnections(t: TestServer, event: 'accepted' | 'silent'): Promise<number> {
+  return (await t.server.metrics.grpcConnections.get()).values.find((v) => v.labels.event === event)?.value ?? 0;
 }
 
 describe('slow gRPC clients', () => {
@@ -160,8 +158,7 @@ describe('slow gRPC clients', () => {
       const lifetimes = await Promise.race([Promise.all(mute.map((m) => m.closed)), open]);
       // No TLS session, so no HTTP/2 session to idle-close: cut at idle + 5 s, polled every 200 ms.
       assert.ok(Math.min(...lifetimes) >= 5_500 && Math.max(...lifetimes) < 8_000, `lifetimes ${lifetimes.join(', ')} ms`);
-      const silent = (await t.server.metrics.grpcConnections.get()).values.find((v) => v.labels.event === 'silent');
-      assert.equal(silent?.value, 3);
+      assert.equal(await grpcConnections(t, 'silent'), 3);
     } finally {
       await t.close();
     }

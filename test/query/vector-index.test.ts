@@ -143,8 +143,9 @@ describe('vector index: hybrid ranking re-scores a bounded number of lexical mat
     index.add(execution(`h${n}`, codes, { timestampMs: n, task_description: text }));
   }
   const q = Float32Array.from({ length: DIM }, () => rand() * 2 - 1);
+  const qc = codesOf(q);
   const lq = index.lexical!.query('deploy canary');
-  const exact = rows.map((r, n) => ({ n, score: 0.5 * cosine(codesOf(q), r.codes) + (0.5 * lq.score(n)) / lq.norm })).sort((a, b) => b.score - a.score);
+  const exact = rows.map((r, n) => ({ n, score: 0.5 * cosine(qc, r.codes) + (0.5 * lq.score(n)) / lq.norm })).sort((a, b) => b.score - a.score);
 
   it('is exact when the budget is unbounded, and when it covers every match above the cutoff', () => {
     for (const candidates of [Infinity, 5000]) {
@@ -158,7 +159,7 @@ describe('vector index: hybrid ranking re-scores a bounded number of lexical mat
   });
 
   it('re-scores the best BM25 matches first, so a small budget still finds the strong lexical match', () => {
-    const byCosine = rows.map((r, n) => ({ n, sim: cosine(codesOf(q), r.codes) })).sort((a, b) => b.sim - a.sim);
+    const byCosine = rows.map((r, n) => ({ n, sim: cosine(qc, r.codes) })).sort((a, b) => b.sim - a.sim);
     assert.ok(byCosine.findIndex((x) => x.n === 2999) > 200, 'precondition: its cosine is far from the top');
     const got = index.search(q, { limit: 20, lexical: { text: 'deploy canary', weight: 0.5, candidates: 1 } });
     assert.equal(got.length, 20);
