@@ -1,5 +1,7 @@
 // orb-learn as a real child process (`orb-learn serve`), for signals and kill -9.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -12,8 +14,28 @@ export interface ServeProcess {
   output(): string;
 }
 
+/** Folders this process opened to others so that another user can reach the CLI, and their modes before. */
+const opened = new Map<string, number>();
+
+/**
+ * Another user must traverse every folder down to the CLI. A checkout in a private folder (`mktemp -d`
+ * makes one 0700) bars it: such folders get o+x until this process exits, and then their mode back.
+ */
+function reachableByOthers(file: string): void {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const mode = statSync(dir).mode & 0o7777;
+    if (!(mode & 0o001) && !opened.has(dir)) {
+      if (opened.size === 0) process.once('exit', () => opened.forEach((was, d) => chmodSync(d, was)));
+      opened.set(dir, mode);
+      chmodSync(dir, mode | 0o001);
+    }
+    if (dirname(dir) === dir) return;
+  }
+}
+
 /** `user` runs the server as another user (root ignores permission bits, so a read-only folder needs one). */
 export function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, user: { uid: number; gid: number } | null = null): Promise<ServeProcess> {
+  if (user) reachableByOthers(CLI);
   // ORB_SERVE_NODE_ARGS: node flags for the server only (e.g. --cpu-prof when profiling a benchmark).
   const nodeArgs = process.env.ORB_SERVE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0', ...args], {
